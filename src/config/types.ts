@@ -1,0 +1,112 @@
+/**
+ * The validated configuration. Keys keep the file's snake_case spelling and units (seconds, MiB,
+ * bytes) so the docs, the file and the code read the same; rate-limit strings arrive parsed.
+ * Produced only by src/config/schema.ts (which `satisfies` these types).
+ */
+
+export type LimitUnit = 'second' | 'minute' | 'hour' | 'day' | 'month' | 'year';
+
+/** One parsed flask-limiter item, e.g. "10 per 1 minute". */
+export interface RateLimit {
+  amount: number;
+  multiples: number;
+  unit: LimitUnit;
+  windowMs: number;
+  /** Canonical text as flask-limiter prints it: `${amount} per ${multiples} ${unit}`. */
+  text: string;
+}
+
+export interface SandboxConfig {
+  enabled: boolean;
+  restricted_env: boolean;
+  resource_limits: boolean;
+  max_memory_mb: number;
+  max_cpu_seconds: number;
+  max_file_size_mb: number;
+  max_processes: number;
+  max_open_files: number;
+  /** Absent = the gateway's working directory. */
+  working_dir?: string;
+  allowed_paths: string[];
+  drop_privileges: boolean;
+}
+
+export interface ServiceConfig {
+  name: string;
+  command: string[];
+  description: string;
+  enabled: boolean;
+  env: Record<string, string>;
+  sandbox: SandboxConfig;
+  /** Seconds for one tool call. */
+  call_timeout: number;
+  /** Pre-started servers kept ready for new sessions (0 disables). */
+  warm_pool: number;
+  /** "session": one server per session (default); "shared": one server for every session. */
+  session_mode: 'session' | 'shared';
+}
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  auth_user: string;
+  auth_password: string;
+  auth_token: string;
+  /** false, true (trust every hop) or a list of trusted proxy addresses. */
+  trust_proxy: boolean | string[];
+}
+
+export interface SessionConfig {
+  default_timeout: number;
+  max_sessions_per_service: number;
+  max_total_sessions: number;
+  cleanup_interval: number;
+  sandbox_dir: string;
+}
+
+export interface RateLimitingConfig {
+  enabled: boolean;
+  default_limits: RateLimit[];
+  tools_limit: RateLimit[];
+  call_limit: RateLimit[];
+  session_delete_limit: RateLimit[];
+  storage_uri: string;
+}
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+
+export interface LoggingConfig {
+  level: LogLevel;
+  file?: string;
+}
+
+export interface SecurityConfig {
+  ssl_enabled: boolean;
+  ssl_cert_path: string;
+  ssl_key_path: string;
+  allowed_hosts: string[];
+  cors_origins: string[];
+  max_request_size: number;
+  use_hsts: boolean;
+  hsts_max_age: number;
+}
+
+export interface SwaigConfig {
+  enabled: boolean;
+  public_url: string;
+  function_prefix: string;
+  max_response_chars: number;
+  include_hangup_hook: boolean;
+  fillers: Record<string, Record<string, string[]>>;
+  limit: RateLimit[];
+}
+
+export interface Config {
+  server: ServerConfig;
+  services: Record<string, ServiceConfig>;
+  session: SessionConfig;
+  rate_limiting: RateLimitingConfig;
+  logging: LoggingConfig;
+  security: SecurityConfig;
+  swaig: SwaigConfig;
+}
