@@ -1,0 +1,27 @@
+/**
+ * `${VAR}` / `${VAR|default}` substitution (SPEC §3). Runs on the raw JSON tree before validation,
+ * so a substituted "8100" is converted to a number only where the schema asks for one.
+ */
+
+// Names are shell-style identifiers, so a literal "${" elsewhere in a value (a password, say)
+// survives unless it really looks like a reference. The default runs to the first "}".
+const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?:\|([^}]*))?\}/g;
+
+/** A set variable wins even when empty, as `os.environ.get(name, default)` does in the reference. */
+export function substituteEnv(value: string, env: Record<string, string | undefined>): string {
+  return value.replace(REFERENCE, (_match, name: string, fallback: string | undefined) => env[name] ?? fallback ?? '');
+}
+
+/** Substitutes every string in a parsed JSON tree; keys and non-string values are left alone. */
+export function substituteEnvDeep(value: unknown, env: Record<string, string | undefined>): unknown {
+  if (typeof value === 'string') return substituteEnv(value, env);
+  if (Array.isArray(value)) return value.map((item) => substituteEnvDeep(item, env));
+  if (isPlainObject(value)) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substituteEnvDeep(item, env)]));
+  }
+  return value;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
