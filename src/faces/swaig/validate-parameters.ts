@@ -48,6 +48,11 @@ const VALUE_OF_TYPE: Readonly<Record<string, (value: unknown) => boolean>> = {
   object: isRecord,
 };
 
+/** True when `value` may appear in `enum` or `default` of a property of `type`. */
+export function isSwaigValueOfType(type: string, value: unknown): boolean {
+  return Object.hasOwn(VALUE_OF_TYPE, type) && (VALUE_OF_TYPE[type]?.(value) ?? false);
+}
+
 /** Combinator properties carry only their one key (`OneOfProperty`, ..., `ConstProperty`). */
 const COMBINATOR_KEYS: ReadonlySet<string> = new Set(['anyOf', 'oneOf', 'allOf']);
 
@@ -101,8 +106,8 @@ function checkCombinator(node: Record<string, unknown>, path: string, problems: 
 }
 
 function checkValues(node: Record<string, unknown>, type: string, path: string, problems: string[]): void {
-  const isValue = VALUE_OF_TYPE[type];
-  if (!isValue) return;
+  if (!Object.hasOwn(VALUE_OF_TYPE, type)) return;
+  const isValue = (value: unknown): boolean => isSwaigValueOfType(type, value);
   if ('default' in node && !isValue(node.default)) problems.push(`${path}: default must be of type ${type}`);
   if (!('enum' in node)) return;
   if (!Array.isArray(node.enum) || node.enum.length === 0) problems.push(`${path}: enum must be a non-empty array`);
@@ -114,7 +119,7 @@ function checkStringKeywords(node: Record<string, unknown>, path: string, proble
     problems.push(`${path}: format must be one of ${[...SWAIG_STRING_FORMATS].join(', ')}`);
   }
   if (!('pattern' in node)) return;
-  if (typeof node.pattern !== 'string' || !compiles(node.pattern)) {
+  if (typeof node.pattern !== 'string' || !isValidPattern(node.pattern)) {
     problems.push(`${path}: pattern must be a valid regular expression`);
   }
 }
@@ -138,7 +143,8 @@ function checkProperties(node: Record<string, unknown>, path: string, problems: 
   }
 }
 
-function compiles(pattern: string): boolean {
+/** JSON Schema patterns are ECMA-262 regular expressions, so the JavaScript engine is the judge. */
+export function isValidPattern(pattern: string): boolean {
   try {
     new RegExp(pattern);
     return true;
