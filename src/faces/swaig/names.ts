@@ -59,12 +59,10 @@ export function buildFunctionNames(prefix: string, tools: readonly ToolRef[]): F
     }
   }
 
+  const nameByKey = new Map([...entries].map(([key, entry]) => [key, functionName(entry)]));
   const byName = new Map(all.map((entry) => [functionName(entry), entry.ref]));
   return {
-    nameOf: (service, tool) => {
-      const entry = entries.get(pairKey(service, tool));
-      return entry ? functionName(entry) : undefined;
-    },
+    nameOf: (service, tool) => nameByKey.get(pairKey(service, tool)),
     resolve: (name) => {
       const ref = byName.get(name);
       return ref ? { ...ref } : undefined;
