@@ -1,0 +1,263 @@
+/**
+ * Turns a service's `sandbox` section (SPEC §7) into the argv, environment and working directory
+ * that process.ts spawns. Pure: the parent environment, the wrapper programs found at startup and
+ * the session's private directory all come in through the context, so every rule is a table test.
+ *
+ * Wrapper order, outermost first: setpriv (uid drop) → prlimit (rlimits) → bwrap (filesystem) →
+ * the server. setpriv and prlimit exec the next program in place, so the spawned pid (the group
+ * leader process.ts signals) is bwrap when isolating, else the server itself.
+ */
+import { posix } from 'node:path';
+import type { SandboxConfig, ServiceConfig } from '../config/types.js';
+import { GatewayError } from '../errors.js';
+
+export interface SandboxTools {
+  prlimit?: string;
+  bwrap?: string;
+  setpriv?: string;
+}
+
+export interface SandboxContext {
+  /** Absolute path of the session's private directory (see session-dir.ts). */
+  sessionDir: string;
+  parentEnv: Record<string, string | undefined>;
+  gatewayCwd: string;
+  /** The gateway's own credentials (auth_password, auth_token, …); never passed to a server. */
+  secrets: string[];
+  tools: SandboxTools;
+  isRoot: boolean;
+  unprivilegedUid?: number;
+  unprivilegedGid?: number;
+}
+
+export interface Launch {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** Resident-memory limit for the process group, enforced by memory-watchdog.ts. */
+  watchMemoryMb?: number;
+}
+
+/** The per-host part of the context: enough to decide which protections a service gets. */
+export type SandboxHost = Pick<SandboxContext, 'tools' | 'isRoot' | 'unprivilegedUid' | 'unprivilegedGid'>;
+
+export interface UnixUser {
+  uid: number;
+  gid: number;
+}
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** SPEC §7 lists the first three; LD_AUDIT injects code into every exec exactly like LD_PRELOAD. */
+const LOADER_VARIABLES = ['LD_PRELOAD', 'LD_LIBRARY_PATH', 'LD_AUDIT', 'DYLD_INSERT_LIBRARIES'];
+const PASSTHROUGH_VARIABLES = ['PYTHONPATH', 'NODE_PATH', 'JAVA_HOME'];
+const NOBODY = 65534;
+const MIB = 1024 * 1024;
+/** RLIMIT_CPU hard = soft + 5 s: the server gets SIGXCPU first and SIGKILL only if it ignores it. */
+const CPU_GRACE_SECONDS = 5;
+/**
+ * RLIMIT_NPROC counts tasks (threads), not processes, for the whole real uid. Node 20 runs 11
+ * threads once its libuv pool starts and aborts (exit 134) under --nproc=10 (measured), so each
+ * configured process gets a budget of 16 tasks.
+ */
+const TASKS_PER_PROCESS = 16;
+
+/**
+ * Shown read-only inside bubblewrap; missing ones are skipped (`--ro-bind-try`). /bin, /lib… are
+ * bound rather than symlinked so the list works with and without merged /usr. From /etc only what
+ * DNS, TLS, the loader, locale/time and user lookups need: the rest of /etc can hold secrets,
+ * the gateway's own config among them.
+ */
+const SYSTEM_PATHS = [
+  '/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32',
+  '/etc/alternatives', '/etc/ssl', '/etc/ca-certificates', '/etc/pki',
+  '/etc/resolv.conf', '/etc/hosts', '/etc/host.conf', '/etc/nsswitch.conf', '/etc/gai.conf',
+  '/etc/ld.so.cache', '/etc/ld.so.conf', '/etc/ld.so.conf.d',
+  '/etc/localtime', '/etc/timezone', '/etc/passwd', '/etc/group', '/etc/mime.types',
+];
+
+interface Plan {
+  env: 'restricted' | 'full';
+  hasLimits: boolean;
+  isIsolated: boolean;
+  runAs: UnixUser | undefined;
+}
+
+function planFor(sandbox: SandboxConfig, host: SandboxHost): Plan {
+  const on = sandbox.enabled;
+  return {
+    env: on && sandbox.restricted_env ? 'restricted' : 'full',
+    hasLimits: on && sandbox.resource_limits,
+    isIsolated: on && sandbox.allowed_paths.length > 0,
+    // A gateway that is not root already runs servers unprivileged: nothing to drop.
+    runAs: on && sandbox.drop_privileges && host.isRoot
+      ? { uid: host.unprivilegedUid ?? NOBODY, gid: host.unprivilegedGid ?? NOBODY }
+      : undefined,
+  };
+}
+
+/** Why the service cannot start as configured; a missing tool never means running with less. */
+function missingTool(service: ServiceConfig, plan: Plan, tools: SandboxTools): string | undefined {
+  const needs = (key: string, what: string, pkg: string): string =>
+    `service "${service.name}" sets sandbox.${key}, which needs ${what} on PATH; ` +
+    `install it with "apt-get install ${pkg}" (the service is not started without it)`;
+  if (plan.isIsolated && tools.bwrap === undefined) return needs('allowed_paths', 'bubblewrap (bwrap)', 'bubblewrap');
+  if (plan.hasLimits && tools.prlimit === undefined) return needs('resource_limits', 'prlimit', 'util-linux');
+  if (plan.runAs && tools.setpriv === undefined) return needs('drop_privileges', 'setpriv', 'util-linux');
+  return undefined;
+}
+
+function environmentFor(service: ServiceConfig, ctx: SandboxContext, plan: Plan): Record<string, string> {
+  const secrets = ctx.secrets.filter((secret) => secret !== '');
+  const inherited = (name: string): string | undefined => {
+    const value = ctx.parentEnv[name];
+    return value === undefined || secrets.some((secret) => value.includes(secret)) ? undefined : value;
+  };
+  // A Map, not an object: a `__proto__` key in the service's env must stay a plain variable.
+  const env = new Map<string, string>();
+  if (plan.env === 'restricted') {
+    env.set('PATH', inherited('PATH') ?? DEFAULT_PATH);
+    for (const name of ['HOME', 'TMPDIR', 'TMP', 'TEMP']) env.set(name, ctx.sessionDir);
+    env.set('USER', inherited('USER') ?? 'mcp');
+    env.set('LANG', 'C.UTF-8');
+    for (const name of PASSTHROUGH_VARIABLES) {
+      const value = inherited(name);
+      if (value !== undefined) env.set(name, value);
+    }
+  } else {
+    for (const name of Object.keys(ctx.parentEnv)) {
+      const value = inherited(name);
+      if (value !== undefined) env.set(name, value);
+    }
+  }
+  // The service's own entries are the operator's explicit choice and win, secrets included.
+  for (const [name, value] of Object.entries(service.env)) env.set(name, value);
+  // "Always removed" (SPEC §7), even when the service's env names them.
+  for (const name of LOADER_VARIABLES) env.delete(name);
+  return Object.fromEntries(env);
+}
+
+function prlimitArgs(sandbox: SandboxConfig, plan: Plan): string[] {
+  // No --as: an address-space limit V8 survives protects nothing. Node 20 reserves ~1 GiB at
+  // start and every WebAssembly memory reserves ~10 GiB more; fetch() compiles undici's wasm
+  // parser, so a 4 GiB RLIMIT_AS breaks fetch (measured). Memory is the resident watchdog's job.
+  const args = [
+    `--cpu=${sandbox.max_cpu_seconds}:${sandbox.max_cpu_seconds + CPU_GRACE_SECONDS}`,
+    `--fsize=${Math.floor(sandbox.max_file_size_mb * MIB)}`,
+    `--nofile=${sandbox.max_open_files}`,
+  ];
+  // RLIMIT_NPROC is ignored for root and counts every task of the real uid: only meaningful
+  // under the dropped uid, never under the gateway's own (it would count the gateway's threads).
+  if (plan.runAs) args.push(`--nproc=${sandbox.max_processes * TASKS_PER_PROCESS}`);
+  return args;
+}
+
+const isWithin = (path: string, parent: string): boolean =>
+  path === parent || path.startsWith(parent === '/' ? '/' : `${parent}/`);
+const depth = (path: string): number => (path === '/' ? 0 : path.split('/').length - 1);
+
+/** The interpreter's install prefix (`<prefix>/bin/node` → `<prefix>`, for venvs and nvm). */
+function installDir(command: string): string | undefined {
+  if (!posix.isAbsolute(command)) return undefined;
+  const dir = posix.dirname(command);
+  const prefix = posix.dirname(dir);
+  return posix.basename(dir) === 'bin' && prefix !== '/' ? prefix : dir;
+}
+
+function bwrapArgs(sandbox: SandboxConfig, ctx: SandboxContext, cwd: string, command: string): string[] {
+  const resolve = (path: string): string => posix.resolve(ctx.gatewayCwd, path);
+  const writable = [...new Set([...sandbox.allowed_paths.map(resolve), ctx.sessionDir])];
+  const readOnly = [...new Set([cwd, installDir(command)])].filter(
+    (path): path is string =>
+      path !== undefined && ![...SYSTEM_PATHS, ...writable].some((shown) => isWithin(path, shown)),
+  );
+  // bwrap mounts in argv order and a later mount hides what lies below it, so parents go first;
+  // the sort is stable, so at equal depth tmpfs < read-only < writable (an allowed /tmp wins).
+  const mounts = [
+    ...SYSTEM_PATHS.map((path) => ({ path, args: ['--ro-bind-try', path, path] })),
+    { path: '/tmp', args: ['--tmpfs', '/tmp'] },
+    ...readOnly.map((path) => ({ path, args: ['--ro-bind', path, path] })),
+    ...writable.map((path) => ({ path, args: ['--bind', path, path] })),
+  ].sort((a, b) => depth(a.path) - depth(b.path));
+  return [
+    ...mounts.flatMap((mount) => mount.args),
+    '--proc', '/proc',
+    '--dev', '/dev',
+    // A private pid namespace: when its init (bwrap's child) dies, the kernel kills everything in
+    // it, grandchildren included, and the server cannot see or signal processes outside.
+    '--unshare-pid',
+    // No SysV shared memory or semaphores shared with other sessions' servers. The network stays
+    // shared on purpose: MCP servers commonly call remote APIs (bwrap's choice is all or nothing).
+    '--unshare-ipc',
+    // bwrap's parent is the gateway (setpriv and prlimit exec'd away): the sandbox dies with it,
+    // even when the gateway is SIGKILLed.
+    '--die-with-parent',
+    // No --new-session: process.ts spawns detached, so the tree already has its own session and
+    // no controlling terminal (the TIOCSTI escape --new-session guards against). A second setsid
+    // would take the server out of the process group that the close ladder signals and the
+    // memory watchdog measures (sandbox-spawn.test.ts shows the watchdog seeing it).
+    '--cap-drop', 'ALL',
+    '--chdir', cwd,
+  ];
+}
+
+function setprivArgs(runAs: UnixUser): string[] {
+  return [
+    `--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, '--clear-groups',
+    '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all',
+  ];
+}
+
+/**
+ * The user the server runs as after the privilege drop, or undefined when nothing is dropped.
+ * The session's private directory must belong to it (createSessionDir's `owner`).
+ */
+export function serverOwner(service: ServiceConfig, host: SandboxHost): UnixUser | undefined {
+  return planFor(service.sandbox, host).runAs;
+}
+
+export function buildLaunch(service: ServiceConfig, ctx: SandboxContext): Launch {
+  const { sandbox } = service;
+  const plan = planFor(sandbox, ctx);
+  const missing = missingTool(service, plan, ctx.tools);
+  if (missing !== undefined) throw new GatewayError('START_FAILED', missing, { service: service.name });
+  const [program, ...programArgs] = service.command;
+  if (program === undefined) {
+    throw new GatewayError('START_FAILED', `service "${service.name}" has an empty command`, { service: service.name });
+  }
+  const cwd = posix.resolve(ctx.gatewayCwd, sandbox.working_dir ?? '.');
+  let argv = [program, ...programArgs];
+  // The tool paths are known to be present here: missingTool() checked each one the plan uses.
+  if (plan.isIsolated) argv = [ctx.tools.bwrap!, ...bwrapArgs(sandbox, ctx, cwd, program), '--', ...argv];
+  if (plan.hasLimits) argv = [ctx.tools.prlimit!, ...prlimitArgs(sandbox, plan), '--', ...argv];
+  if (plan.runAs) argv = [ctx.tools.setpriv!, ...setprivArgs(plan.runAs), '--', ...argv];
+  const [command, ...args] = argv as [string, ...string[]];
+  return {
+    command,
+    args,
+    env: environmentFor(service, ctx, plan),
+    cwd,
+    ...(plan.hasLimits && { watchMemoryMb: sandbox.max_memory_mb }),
+  };
+}
+
+/** One line for the startup log saying which protections a service gets (issue 4). */
+export function describeProtections(service: ServiceConfig, host: SandboxHost): string {
+  const { sandbox } = service;
+  if (!sandbox.enabled) {
+    return 'sandbox disabled: gateway environment without loader variables or credentials, no limits, no isolation';
+  }
+  const plan = planFor(sandbox, host);
+  const parts = [plan.env === 'restricted' ? 'restricted env' : 'full env'];
+  if (plan.hasLimits) {
+    parts.push(
+      `limits cpu=${sandbox.max_cpu_seconds}s fsize=${sandbox.max_file_size_mb}MiB nofile=${sandbox.max_open_files}` +
+        (plan.runAs ? ` nproc=${sandbox.max_processes * TASKS_PER_PROCESS}` : ''),
+      `memory watchdog ${sandbox.max_memory_mb}MiB`,
+    );
+  }
+  if (plan.isIsolated) parts.push(`bwrap (${sandbox.allowed_paths.length} allowed paths)`);
+  if (plan.runAs) parts.push(`uid ${plan.runAs.uid}`);
+  const missing = missingTool(service, plan, host.tools);
+  return `sandbox: ${parts.join(', ')}${missing === undefined ? '' : `; refuses to start: ${missing}`}`;
+}
