@@ -2,6 +2,7 @@
  * `${VAR}` / `${VAR|default}` substitution (SPEC §3). Runs on the raw JSON tree before validation,
  * so a substituted "8100" is converted to a number only where the schema asks for one.
  */
+import { isPlainObject } from '../json.js';
 
 // Names are shell-style identifiers, so a literal "${" elsewhere in a value (a password, say)
 // survives unless it really looks like a reference. The default runs to the first "}".
@@ -20,8 +21,4 @@ export function substituteEnvDeep(value: unknown, env: Record<string, string | u
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, substituteEnvDeep(item, env)]));
   }
   return value;
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
-import { isPlainObject, substituteEnvDeep } from './env.js';
+import { isPlainObject } from '../json.js';
+import { substituteEnvDeep } from './env.js';
 import { ConfigError } from './errors.js';
 import { configSchema } from './schema.js';
 import type { Config, SecurityConfig } from './types.js';
