@@ -10,6 +10,7 @@
 import { posix } from 'node:path';
 import type { SandboxConfig, ServiceConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
+import type { Launch as ProcessLaunch } from './process.js';
 
 export interface SandboxTools {
   prlimit?: string;
@@ -30,11 +31,8 @@ export interface SandboxContext {
   unprivilegedGid?: number;
 }
 
-export interface Launch {
-  command: string;
-  args: string[];
-  env: Record<string, string>;
-  cwd: string;
+/** What process.ts spawns, plus the limit the memory watchdog enforces on it. */
+export interface Launch extends ProcessLaunch {
   /** Resident-memory limit for the process group, enforced by memory-watchdog.ts. */
   watchMemoryMb?: number;
 }
