@@ -1,0 +1,55 @@
+import type { Tool } from '@modelcontextprotocol/client';
+
+/**
+ * The tool lists of all services, cached. Filled when the gateway validates its services at
+ * start-up and refreshed by `list_changed` or a miss, so listing tools never starts a server per
+ * request (SPEC §6, §11: the reference spawned one per GET, ~250 ms, under a global lock).
+ */
+export class ToolCatalogue {
+  private readonly lists = new Map<string, { tools: Tool[]; names: Set<string>; refreshedAt: number }>();
+  private readonly refreshing = new Map<string, Promise<Tool[]>>();
+
+  constructor(
+    private readonly fetchTools: (service: string) => Promise<Tool[]>,
+    private readonly now: () => number,
+    /** A miss refreshes at most this often per service, so unknown names cannot make it spawn in a loop. */
+    private readonly minRefreshIntervalMs = 5000,
+  ) {}
+
+  cached(service: string): Tool[] | undefined {
+    return this.lists.get(service)?.tools;
+  }
+
+  store(service: string, tools: Tool[]): void {
+    this.lists.set(service, { tools, names: new Set(tools.map((tool) => tool.name)), refreshedAt: this.now() });
+  }
+
+  /** The cached list, or one shared refresh when there is none yet. */
+  async tools(service: string): Promise<Tool[]> {
+    return this.cached(service) ?? this.refresh(service);
+  }
+
+  /** Whether `service` offers `tool`, refreshing once when the cached list does not know it. */
+  async hasTool(service: string, tool: string): Promise<boolean> {
+    const entry = this.lists.get(service);
+    if (entry?.names.has(tool)) return true;
+    if (entry && this.now() - entry.refreshedAt < this.minRefreshIntervalMs) return false;
+    const tools = await this.refresh(service);
+    return tools.some((candidate) => candidate.name === tool);
+  }
+
+  /** Concurrent refreshes of one service share one fetch. */
+  refresh(service: string): Promise<Tool[]> {
+    let pending = this.refreshing.get(service);
+    if (!pending) {
+      pending = this.fetchTools(service)
+        .then((tools) => {
+          this.store(service, tools);
+          return tools;
+        })
+        .finally(() => this.refreshing.delete(service));
+      this.refreshing.set(service, pending);
+    }
+    return pending;
+  }
+}

@@ -1,0 +1,88 @@
+import type { Tool } from '@modelcontextprotocol/client';
+import type { Logger } from 'pino';
+import type { ServiceConfig } from '../config/types.js';
+import { GatewayError } from '../errors.js';
+import type { WatchMemory } from './memory-watchdog.js';
+import { Upstream, type EraVerdicts } from './mcp-client.js';
+import type { CloseTimings } from './process.js';
+import { buildLaunch, serverOwner, type SandboxHost } from './sandbox.js';
+import { createSessionDir, removeSessionDir } from './session-dir.js';
+
+export interface LauncherDeps {
+  /** Absolute parent of the per-session private directories. */
+  sandboxDir: string;
+  gatewayCwd: string;
+  parentEnv: Record<string, string | undefined>;
+  /** The gateway's own credentials: never handed to a child. */
+  secrets: string[];
+  host: SandboxHost;
+  /** The one memory scanner shared by every session (one /proc walk per interval, not one per session). */
+  watchMemory: WatchMemory;
+  eras: EraVerdicts;
+  logger: Logger;
+  probeTimeoutMs: number;
+  timings?: CloseTimings;
+  onToolsChanged: (service: string, tools: Tool[]) => void;
+}
+
+/** A started MCP server plus whatever must be undone when it goes (process tree, private directory). */
+export interface SessionServer {
+  upstream: Upstream;
+  /** Ends the process tree and removes the private directory; resolves when both are gone. */
+  dispose(): Promise<void>;
+}
+
+export type StartServer = (service: ServiceConfig, label: string) => Promise<SessionServer>;
+
+/**
+ * Starts one sandboxed MCP server: private directory, sandbox wrapper, process, MCP handshake,
+ * memory watchdog. Whatever fails on the way is undone before the error leaves.
+ */
+export function createLauncher(deps: LauncherDeps): StartServer {
+  return async (service, label) => {
+    const logger = deps.logger.child({ service: service.name, sessionId: label });
+    const dir = await createSessionDir(deps.sandboxDir, service.name, label, serverOwner(service, deps.host));
+    try {
+      const launch = buildLaunch(service, {
+        sessionDir: dir,
+        parentEnv: deps.parentEnv,
+        gatewayCwd: deps.gatewayCwd,
+        secrets: deps.secrets,
+        ...deps.host,
+      });
+      const upstream = await Upstream.connect({
+        service: service.name,
+        launch,
+        eras: deps.eras,
+        logger,
+        startTimeoutMs: service.call_timeout * 1000,
+        probeTimeoutMs: deps.probeTimeoutMs,
+        timings: deps.timings,
+        onToolsChanged: (tools) => deps.onToolsChanged(service.name, tools),
+      });
+      const limitMb = launch.watchMemoryMb;
+      const stopWatchdog = limitMb
+        ? deps.watchMemory({
+            pgid: upstream.pid,
+            limitMb,
+            onExceeded: (rssMb) => {
+              logger.warn({ rssMb, limitMb }, 'memory limit exceeded; stopping server');
+              upstream.terminate(`memory limit of ${limitMb} MiB exceeded: ${Math.round(rssMb)} MiB resident`);
+            },
+          })
+        : () => {};
+      return {
+        upstream,
+        async dispose() {
+          stopWatchdog();
+          await upstream.close();
+          await removeSessionDir(dir);
+        },
+      };
+    } catch (error) {
+      await removeSessionDir(dir);
+      if (error instanceof GatewayError) throw error;
+      throw new GatewayError('START_FAILED', `Failed to start MCP service '${service.name}': ${(error as Error).message}`, {}, { cause: error });
+    }
+  };
+}

@@ -1,0 +1,205 @@
+import {
+  Client,
+  ProtocolError,
+  SdkError,
+  SdkErrorCode,
+  type CallToolResult,
+  type PriorDiscovery,
+  type Tool,
+} from '@modelcontextprotocol/client';
+import type { Logger } from 'pino';
+import { GatewayError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { describeExit, ProcessHandle, type CloseTimings, type ExitInfo, type Launch } from './process.js';
+import { ProcessTransport } from './stdio-transport.js';
+
+/** Remembered protocol era per service, so a session start never probes again (SPEC §6). */
+export type EraVerdicts = Map<string, PriorDiscovery>;
+
+export interface ConnectOptions {
+  service: string;
+  launch: Launch;
+  eras: EraVerdicts;
+  logger: Logger;
+  /** Bound for spawn + handshake of a server that neither answers nor exits. */
+  startTimeoutMs: number;
+  /** How long a `server/discover` probe may go unanswered before the server counts as legacy. */
+  probeTimeoutMs: number;
+  timings?: CloseTimings;
+  onToolsChanged?: (tools: Tool[]) => void;
+}
+
+export interface CallOptions {
+  timeoutMs: number;
+  /** Progress notifications restart `timeoutMs`, but never beyond this (SPEC §6). */
+  maxTotalMs: number;
+  /** Aborted when the caller gave up (HTTP client disconnected): the server gets notifications/cancelled. */
+  signal?: AbortSignal;
+}
+
+const STDERR_LINES_IN_ERRORS = 5;
+
+/**
+ * A connected MCP server process for one session: the official SDK Client over a process the
+ * gateway owns. Every failure leaves here as a GatewayError.
+ */
+export class Upstream {
+  /** Resolves once the server process has exited, for whatever reason. */
+  readonly ended: Promise<ExitInfo>;
+  private terminationReason: string | undefined;
+
+  private constructor(
+    private readonly service: string,
+    private readonly client: Client,
+    private readonly handle: ProcessHandle,
+  ) {
+    this.ended = handle.exited;
+  }
+
+  static async connect(options: ConnectOptions): Promise<Upstream> {
+    const { service, logger } = options;
+    let handle: ProcessHandle;
+    try {
+      handle = await ProcessHandle.spawn(options.launch, {
+        timings: options.timings,
+        onStderrLine: logger.isLevelEnabled('debug') ? (line) => logger.debug({ line }, 'server stderr') : undefined,
+      });
+    } catch (error) {
+      throw new GatewayError('START_FAILED', `Failed to start MCP service '${service}': ${(error as Error).message}`, {}, { cause: error });
+    }
+    const client = new Client(
+      { name: 'mcp-gateway', version: VERSION },
+      {
+        // Declare nothing the gateway cannot serve: no sampling, elicitation or roots (SPEC §6).
+        capabilities: {},
+        versionNegotiation: { mode: 'auto', probe: { timeoutMs: options.probeTimeoutMs } },
+        listChanged: options.onToolsChanged
+          ? { tools: { onChanged: (error, tools) => !error && tools && options.onToolsChanged!(tools) } }
+          : undefined,
+      },
+    );
+    client.onerror = (error) => logger.debug({ err: error }, 'mcp client error');
+    const transport = new ProcessTransport(handle, (line) => logger.warn({ line: line.slice(0, 200) }, 'non-JSON line on server stdout skipped'));
+    const prior = options.eras.get(service);
+    const abandon = new AbortController();
+    const startTimer = setTimeout(() => abandon.abort(), options.startTimeoutMs);
+    try {
+      await Promise.race([
+        client.connect(transport, { prior, timeout: options.startTimeoutMs }),
+        rejectOnAbort(abandon.signal, `no answer to the MCP handshake within ${options.startTimeoutMs / 1000}s`),
+      ]);
+    } catch (error) {
+      void handle.close();
+      throw await startFailure(service, handle, error);
+    } finally {
+      clearTimeout(startTimer);
+    }
+    if (!prior) options.eras.set(service, eraVerdict(client));
+    return new Upstream(service, client, handle);
+  }
+
+  get pid(): number {
+    return this.handle.pid;
+  }
+
+  get isAlive(): boolean {
+    return this.handle.isAlive;
+  }
+
+  stderrTail(lines = STDERR_LINES_IN_ERRORS): string[] {
+    return this.handle.stderr.tail(lines);
+  }
+
+  async listTools(timeoutMs: number): Promise<Tool[]> {
+    try {
+      const { tools } = await this.client.listTools(undefined, { timeout: timeoutMs, cacheMode: 'refresh' });
+      return tools;
+    } catch (error) {
+      throw this.callFailure(error, timeoutMs);
+    }
+  }
+
+  async callTool(name: string, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {
+    try {
+      // `request` instead of `callTool`: the gateway relays results as they are, it does not
+      // reject them for disagreeing with the tool's outputSchema (SDK gotcha 9).
+      return (await this.client.request(
+        { method: 'tools/call', params: { name, arguments: args } },
+        {
+          timeout: options.timeoutMs,
+          resetTimeoutOnProgress: true,
+          maxTotalTimeout: options.maxTotalMs,
+          onprogress: () => {},
+          signal: options.signal,
+        },
+      )) as CallToolResult;
+    } catch (error) {
+      throw this.callFailure(error, options.timeoutMs);
+    }
+  }
+
+  /**
+   * Kills the server for a reason of the gateway's (e.g. a resource limit); calls in flight fail
+   * with that reason instead of a bare exit status.
+   */
+  terminate(reason: string): void {
+    this.terminationReason ??= reason;
+    this.handle.killNow();
+  }
+
+  /** Ends the process tree; resolves when it is gone. */
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+
+  killNow(): void {
+    this.handle.killNow();
+  }
+
+  private callFailure(error: unknown, timeoutMs: number): GatewayError {
+    if (error instanceof GatewayError) return error;
+    const exit = this.handle.exitStatus;
+    if (exit) {
+      return new GatewayError(
+        'SERVER_EXITED',
+        withStderr(`MCP server for '${this.service}' exited (${this.terminationReason ?? describeExit(exit)})`, this.stderrTail()),
+        { exit },
+        { cause: error },
+      );
+    }
+    if (error instanceof ProtocolError) {
+      return new GatewayError('MCP_ERROR', `MCP error ${error.code}: ${error.message}`, {
+        mcp_error: { code: error.code, message: error.message, ...(error.data === undefined ? {} : { data: error.data }) },
+      });
+    }
+    if (error instanceof SdkError && error.code === SdkErrorCode.RequestTimeout) {
+      return new GatewayError('CALL_TIMEOUT', `Tool call timed out after ${formatSeconds(timeoutMs)}s`, {}, { cause: error });
+    }
+    return new GatewayError('MCP_ERROR', `MCP call failed: ${(error as Error).message}`, {}, { cause: error });
+  }
+}
+
+function eraVerdict(client: Client): PriorDiscovery {
+  const discover = client.getDiscoverResult();
+  return client.getProtocolEra() === 'modern' && discover ? { kind: 'modern', discover } : { kind: 'legacy' };
+}
+
+async function startFailure(service: string, handle: ProcessHandle, error: unknown): Promise<GatewayError> {
+  const exit = handle.exitStatus;
+  const reason = exit ? `exited during initialize (${describeExit(exit)})` : (error as Error).message;
+  // The exit event can overtake the last stderr bytes; give the pipe a moment to deliver them.
+  if (exit) await handle.stderrSettled(100);
+  return new GatewayError('START_FAILED', withStderr(`Failed to start MCP service '${service}': ${reason}`, handle.stderr.tail(STDERR_LINES_IN_ERRORS)), {}, { cause: error });
+}
+
+function withStderr(message: string, lines: string[]): string {
+  return lines.length === 0 ? message : `${message}; stderr: ${lines.join(' | ')}`;
+}
+
+function formatSeconds(ms: number): string {
+  return String(Math.round(ms / 100) / 10);
+}
+
+function rejectOnAbort(signal: AbortSignal, message: string): Promise<never> {
+  return new Promise((_, reject) => signal.addEventListener('abort', () => reject(new Error(message)), { once: true }));
+}
