@@ -1,0 +1,171 @@
+import type { Logger } from 'pino';
+import type { Config, ServiceConfig } from '../config/types.js';
+import { GatewayError } from '../errors.js';
+import type { StartServer } from '../upstream/launcher.js';
+import { Session } from './session.js';
+
+export interface SessionRegistryDeps {
+  config: Pick<Config, 'services' | 'session'>;
+  startServer: StartServer;
+  now: () => number;
+  logger: Logger;
+}
+
+export interface AcquireOptions {
+  /** Idle timeout in seconds for a session this call creates. */
+  idleTimeoutSec?: number;
+  metadata?: Record<string, unknown>;
+}
+
+type CloseReason = 'deleted' | 'idle' | 'crashed' | 'shutdown' | 'hangup';
+
+/**
+ * All live sessions, keyed by (session id, service). Starts are single-flight and limits are
+ * checked before anything is spawned; closing never blocks other sessions (SPEC §5).
+ */
+export class SessionRegistry {
+  private readonly sessions = new Map<string, Session>();
+  private readonly starting = new Map<string, Promise<Session>>();
+  private readonly disposing = new Set<Promise<void>>();
+  private isShuttingDown = false;
+
+  constructor(private readonly deps: SessionRegistryDeps) {}
+
+  /** The live session for (id, service), started by this call if there is none (`created`). */
+  async acquire(serviceName: string, sessionId: string, options: AcquireOptions = {}): Promise<{ session: Session; created: boolean }> {
+    const service = this.enabledService(serviceName);
+    const key = sessionKey(sessionId, serviceName);
+    const existing = this.sessions.get(key);
+    if (existing) {
+      if (!existing.isExpired(this.deps.now())) {
+        existing.lastAccessed = this.deps.now();
+        return { session: existing, created: false };
+      }
+      this.close(existing, 'idle');
+    }
+    const pending = this.starting.get(key);
+    if (pending) return { session: await pending, created: false };
+
+    this.checkLimits(serviceName);
+    const start = this.start(service, sessionId, key, options).finally(() => this.starting.delete(key));
+    this.starting.set(key, start);
+    return { session: await start, created: true };
+  }
+
+  /** Live session of (id, service) if there is one; never starts anything. */
+  find(serviceName: string, sessionId: string): Session | undefined {
+    return this.sessions.get(sessionKey(sessionId, serviceName));
+  }
+
+  /** Any live session of a service (used to refresh its tool list without spawning). */
+  anyOf(serviceName: string): Session | undefined {
+    for (const session of this.sessions.values()) if (session.service === serviceName && session.upstream.isAlive) return session;
+    return undefined;
+  }
+
+  list(): Session[] {
+    return [...this.sessions.values()];
+  }
+
+  /** Closes every service of a session id without waiting for the processes; false when there was none. */
+  closeSessionId(sessionId: string, reason: CloseReason = 'deleted'): boolean {
+    let found = false;
+    for (const session of this.sessions.values()) {
+      if (session.id === sessionId) {
+        found = true;
+        this.close(session, reason);
+      }
+    }
+    return found;
+  }
+
+  /** Closes sessions idle past their timeout; the sweeper calls this every `cleanup_interval`. */
+  sweep(): number {
+    const now = this.deps.now();
+    let closed = 0;
+    for (const session of this.sessions.values()) {
+      if (session.isExpired(now)) {
+        this.close(session, 'idle');
+        closed += 1;
+      }
+    }
+    return closed;
+  }
+
+  /** Refuses new sessions, closes all, and resolves when every process tree and directory is gone. */
+  async closeAll(): Promise<void> {
+    this.isShuttingDown = true;
+    await Promise.allSettled(this.starting.values());
+    for (const session of this.sessions.values()) this.close(session, 'shutdown');
+    await Promise.allSettled(this.disposing);
+  }
+
+  /** Synchronous last resort for a gateway that is exiting: SIGKILL every process group. */
+  killAllNow(): void {
+    for (const session of this.sessions.values()) session.upstream.killNow();
+  }
+
+  countFor(serviceName: string): number {
+    let count = 0;
+    for (const session of this.sessions.values()) if (session.service === serviceName) count += 1;
+    for (const key of this.starting.keys()) if (key.endsWith(`\0${serviceName}`)) count += 1;
+    return count;
+  }
+
+  get size(): number {
+    return this.sessions.size + this.starting.size;
+  }
+
+  close(session: Session, reason: CloseReason): void {
+    if (session.isClosed) return;
+    session.isClosed = true;
+    const key = sessionKey(session.id, session.service);
+    if (this.sessions.get(key) === session) this.sessions.delete(key);
+    this.deps.logger.info(
+      { event: 'session_closed', sessionId: session.id, service: session.service, reason, calls: session.calls },
+      'session closed',
+    );
+    const disposal = session.server.dispose().catch((error: unknown) => {
+      this.deps.logger.error({ err: error, sessionId: session.id, service: session.service }, 'session cleanup failed');
+    });
+    this.disposing.add(disposal);
+    void disposal.finally(() => this.disposing.delete(disposal));
+  }
+
+  private async start(service: ServiceConfig, sessionId: string, key: string, options: AcquireOptions): Promise<Session> {
+    const server = await this.deps.startServer(service, sessionId);
+    const idleTimeoutSec = options.idleTimeoutSec ?? this.deps.config.session.default_timeout;
+    const session = new Session(sessionId, service.name, server, idleTimeoutSec * 1000, options.metadata ?? {}, this.deps.now());
+    if (this.isShuttingDown) {
+      this.close(session, 'shutdown');
+      throw new GatewayError('SHUTTING_DOWN', 'Gateway is shutting down');
+    }
+    this.sessions.set(key, session);
+    void server.upstream.ended.then((exit) => {
+      if (session.isClosed) return;
+      this.deps.logger.warn({ sessionId, service: service.name, exit, stderr: server.upstream.stderrTail() }, 'mcp server exited');
+      this.close(session, 'crashed');
+    });
+    this.deps.logger.info({ sessionId, service: service.name, pid: server.upstream.pid }, 'session started');
+    return session;
+  }
+
+  private enabledService(name: string): ServiceConfig {
+    const service = this.deps.config.services[name];
+    if (!service?.enabled) throw new GatewayError('UNKNOWN_SERVICE', `Unknown service: ${name}`);
+    return service;
+  }
+
+  private checkLimits(serviceName: string): void {
+    if (this.isShuttingDown) throw new GatewayError('SHUTTING_DOWN', 'Gateway is shutting down');
+    const { max_sessions_per_service: perService, max_total_sessions: total } = this.deps.config.session;
+    if (this.countFor(serviceName) >= perService) {
+      throw new GatewayError('SESSION_LIMIT', `Max sessions limit reached for service ${serviceName}`);
+    }
+    if (this.size >= total) throw new GatewayError('SESSION_LIMIT', `Maximum session limit (${total}) reached`);
+  }
+}
+
+function sessionKey(sessionId: string, service: string): string {
+  return `${sessionId}\0${service}`;
+}

@@ -1,0 +1,82 @@
+import type { CallToolResult, Tool } from '@modelcontextprotocol/client';
+import type { Logger } from 'pino';
+import type { Config, ServiceConfig } from '../config/types.js';
+import { GatewayError } from '../errors.js';
+import type { ToolCatalogue } from '../upstream/catalogue.js';
+import type { SessionRegistry } from './registry.js';
+
+export interface ToolCallRequest {
+  service: string;
+  sessionId: string;
+  tool: string;
+  arguments: Record<string, unknown>;
+  /** Idle timeout (seconds) of the session this call creates, if it creates one. */
+  idleTimeoutSec?: number;
+  metadata?: Record<string, unknown>;
+  /** Aborted when the caller went away: the call is cancelled upstream. */
+  signal?: AbortSignal;
+}
+
+export interface ToolCallOutcome {
+  result: CallToolResult;
+  sessionCreated: boolean;
+}
+
+/** Progress may extend a call, but never past this multiple of `call_timeout` (SPEC §6). */
+const PROGRESS_CEILING_FACTOR = 10;
+const MAX_CALL_MS = 3_600_000;
+
+/**
+ * What every face does with a tool: look it up in the catalogue, find or start the session, call
+ * it. Faces (REST, SWAIG) only translate wire shapes around these functions.
+ */
+export class ToolCalls {
+  constructor(
+    private readonly deps: { config: Pick<Config, 'services'>; registry: SessionRegistry; catalogue: ToolCatalogue; logger: Logger; now: () => number },
+  ) {}
+
+  /** Enabled services in configuration order. */
+  services(): ServiceConfig[] {
+    return Object.values(this.deps.config.services).filter((service) => service.enabled);
+  }
+
+  service(name: string): ServiceConfig {
+    const service = this.deps.config.services[name];
+    if (!service?.enabled) throw new GatewayError('UNKNOWN_SERVICE', `Unknown service: ${name}`);
+    return service;
+  }
+
+  cachedTools(serviceName: string): Tool[] | undefined {
+    return this.deps.catalogue.cached(serviceName);
+  }
+
+  async listTools(serviceName: string): Promise<Tool[]> {
+    this.service(serviceName);
+    return this.deps.catalogue.tools(serviceName);
+  }
+
+  async call(request: ToolCallRequest): Promise<ToolCallOutcome> {
+    const service = this.service(request.service);
+    if (!(await this.deps.catalogue.hasTool(service.name, request.tool))) {
+      throw new GatewayError('UNKNOWN_TOOL', `Unknown tool: ${request.tool}`);
+    }
+    const { session, created } = await this.deps.registry.acquire(service.name, request.sessionId, {
+      idleTimeoutSec: request.idleTimeoutSec,
+      metadata: request.metadata,
+    });
+    session.calls += 1;
+    this.deps.logger.info(
+      { event: 'tool_call', service: service.name, tool: request.tool, sessionId: request.sessionId, sessionCreated: created },
+      'tool call',
+    );
+    const timeoutMs = service.call_timeout * 1000;
+    const result = await session.upstream.callTool(request.tool, request.arguments, {
+      timeoutMs,
+      maxTotalMs: Math.min(timeoutMs * PROGRESS_CEILING_FACTOR, MAX_CALL_MS),
+      signal: request.signal,
+    });
+    // A long call counts as activity: the idle clock starts when it ends.
+    session.lastAccessed = this.deps.now();
+    return { result, sessionCreated: created };
+  }
+}
