@@ -1,0 +1,120 @@
+import { existsSync } from 'node:fs';
+import { Command } from 'commander';
+import { embeddedDefaultConfig } from './config/defaults.js';
+import { ConfigError } from './config/errors.js';
+import { credentialProblems, loadConfigFile } from './config/load.js';
+import type { Config } from './config/types.js';
+import { createGateway, type Gateway } from './gateway.js';
+import { createLogger } from './log.js';
+import { VERSION } from './version.js';
+
+/** Exit statuses: 0 ok, 1 a service failed `--check` or the gateway failed at runtime, 2 bad config or usage. */
+const EXIT_CONFIG = 2;
+
+interface CliOptions {
+  config?: string;
+  check?: boolean;
+}
+
+/** The only module that reads argv, handles signals and calls process.exit. */
+async function main(): Promise<void> {
+  const program = new Command()
+    .name('mcp-gateway')
+    .description('Gateway between SignalWire AI agents and MCP servers: REST and native SWAIG over supervised per-call MCP servers')
+    .option('-c, --config <path>', 'configuration file (default: ./config.json, else the embedded demo config)')
+    .option('--check', 'validate the config, start each enabled service once, report, and exit')
+    .version(VERSION, '--version')
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : EXIT_CONFIG))
+    .parse(process.argv);
+  const options = program.opts<CliOptions>();
+
+  const warnings: Array<{ message: string; path: string }> = [];
+  const onWarning = (message: string, path: string): void => void warnings.push({ message, path });
+  let config: Config;
+  let source: string;
+  try {
+    if (options.config === undefined && !existsSync('config.json')) {
+      config = embeddedDefaultConfig(process.env);
+      source = 'embedded default config (bundled demo to-do service)';
+    } else {
+      source = options.config ?? 'config.json';
+      config = await loadConfigFile(source, { env: process.env, onWarning });
+    }
+  } catch (error) {
+    return fail(error instanceof ConfigError ? error.message : `${options.config}: ${(error as Error).message}`);
+  }
+  const credentials = credentialProblems(config);
+  if (credentials.errors.length > 0) return fail(`${source}: ${credentials.errors.join('; ')}`);
+
+  let log;
+  try {
+    log = await createLogger({ level: config.logging.level, file: config.logging.file });
+  } catch (error) {
+    return fail(`${source}: logging.file: ${(error as Error).message}`);
+  }
+  const { logger } = log;
+  logger.info({ source, version: VERSION }, 'configuration loaded');
+  for (const { message, path } of warnings) logger.warn({ path }, message);
+  for (const warning of credentials.warnings) logger.warn({ event: 'weak_credentials' }, warning);
+
+  let gateway: Gateway;
+  try {
+    gateway = await createGateway(config, { logger, env: process.env });
+  } catch (error) {
+    return fail(`${source}: ${(error as Error).message}`);
+  }
+  process.once('exit', () => gateway.killAllNow());
+
+  if (options.check) {
+    const reports = await gateway.validateServices();
+    for (const report of reports) {
+      const outcome = report.ok ? `ok, ${report.tools} tools` : `error: ${report.error}`;
+      process.stdout.write(`${report.service}: ${outcome} (${report.ms} ms)\n`);
+    }
+    await gateway.close();
+    await log.close();
+    process.exit(reports.every((report) => report.ok) ? 0 : 1);
+  }
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: killing every server now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await gateway.close();
+    logger.info('stopped');
+    await log.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGHUP', () => log.reopen());
+
+  try {
+    await gateway.app.listen({ host: config.server.host, port: config.server.port });
+  } catch (error) {
+    logger.fatal({ err: error }, 'cannot listen');
+    await gateway.close();
+    process.exit(1);
+  }
+  const scheme = gateway.isTls ? 'https' : 'http';
+  const address = gateway.app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.server.port;
+  logger.info({ url: `${scheme}://${formatHost(config.server.host)}:${port}` }, 'listening');
+  const reports = await gateway.validateServices();
+  logger.info({ services: Object.fromEntries(reports.map((report) => [report.service, report.ok ? report.tools : report.error])) }, 'services');
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function fail(message: string): never {
+  process.stderr.write(`mcp-gateway: ${message}\n`);
+  process.exit(EXIT_CONFIG);
+}
+
+await main();

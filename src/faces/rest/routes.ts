@@ -1,0 +1,136 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { VERSION } from '../../version.js';
+import type { SessionRegistry } from '../../sessions/registry.js';
+import type { Session } from '../../sessions/session.js';
+import type { ToolCalls } from '../../sessions/tool-calls.js';
+import { renderResultText } from '../render.js';
+import { checkName, parseCallBody } from './validate.js';
+
+export interface ServiceStatus {
+  status: 'starting' | 'ready' | 'error';
+  error?: string;
+}
+
+export interface RestDeps {
+  toolCalls: ToolCalls;
+  registry: SessionRegistry;
+  serviceStatus: (service: string) => ServiceStatus;
+  now: () => number;
+}
+
+/** Routes and the methods they answer; anything else on these paths is a 405 with `Allow`. */
+export const REST_ROUTES: ReadonlyArray<{ url: string; methods: string[] }> = [
+  { url: '/health', methods: ['GET'] },
+  { url: '/services', methods: ['GET'] },
+  { url: '/services/:name/tools', methods: ['GET'] },
+  { url: '/services/:name/call', methods: ['POST'] },
+  { url: '/sessions', methods: ['GET'] },
+  { url: '/sessions/:id', methods: ['DELETE'] },
+];
+
+/** The REST face, wire-compatible with the reference gateway (SPEC §4). */
+export function registerRestRoutes(app: FastifyInstance, deps: RestDeps): void {
+  const { toolCalls, registry } = deps;
+
+  app.get('/health', { config: { isPublic: true } }, async () => ({
+    status: 'healthy',
+    timestamp: new Date(deps.now()).toISOString(),
+    version: VERSION,
+  }));
+
+  app.get('/services', async () => {
+    const services: Record<string, unknown> = {};
+    for (const service of toolCalls.services()) {
+      const tools = toolCalls.cachedTools(service.name);
+      const { status, error } = deps.serviceStatus(service.name);
+      services[service.name] = {
+        description: service.description,
+        enabled: service.enabled,
+        tools: tools ? tools.length : null,
+        status,
+        ...(error ? { error } : {}),
+      };
+    }
+    return services;
+  });
+
+  app.get('/services/:name/tools', { config: { limitBucket: 'tools' } }, async (request: FastifyRequest<{ Params: { name: string } }>) => {
+    const { name } = request.params;
+    checkName('service', name);
+    return { service: name, tools: await toolCalls.listTools(name) };
+  });
+
+  app.post('/services/:name/call', { config: { limitBucket: 'call' } }, async (request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
+    const { name } = request.params;
+    checkName('service', name);
+    const body = parseCallBody(request.body);
+    const abandoned = abortWhenClientLeaves(reply);
+    const { result, sessionCreated } = await toolCalls.call({
+      service: name,
+      sessionId: body.session_id,
+      tool: body.tool,
+      arguments: body.arguments,
+      idleTimeoutSec: body.timeout,
+      metadata: body.metadata,
+      signal: abandoned,
+    });
+    return {
+      session_id: body.session_id,
+      service: name,
+      tool: body.tool,
+      result: renderResultText(result),
+      content: result.content ?? [],
+      ...(result.structuredContent === undefined ? {} : { structured_content: result.structuredContent }),
+      is_error: result.isError === true,
+      session_created: sessionCreated,
+    };
+  });
+
+  app.get('/sessions', async () => {
+    const byId: Record<string, Record<string, unknown>> = {};
+    const now = deps.now();
+    for (const session of registry.list()) {
+      const entry = (byId[session.id] ??= describeSession(session, now));
+      (entry['services'] as Record<string, unknown>)[session.service] = {
+        created_at: iso(session.createdAt),
+        last_accessed: iso(session.lastAccessed),
+        calls: session.calls,
+        pid: session.upstream.pid,
+      };
+    }
+    return byId;
+  });
+
+  app.delete('/sessions/:id', { config: { limitBucket: 'session_delete' } }, async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+    const { id } = request.params;
+    checkName('session', id);
+    if (!registry.closeSessionId(id)) return reply.code(404).send({ error: `Session ${id} not found` });
+    return { message: `Session ${id} closed` };
+  });
+}
+
+/** The reference's fields describe the session's first service (SPEC §4.2). */
+function describeSession(session: Session, now: number): Record<string, unknown> {
+  return {
+    service_name: session.service,
+    created_at: iso(session.createdAt),
+    last_accessed: iso(session.lastAccessed),
+    timeout: session.idleTimeoutMs / 1000,
+    metadata: session.metadata,
+    time_remaining: Math.max(0, Math.round((session.lastAccessed + session.idleTimeoutMs - now) / 1000)),
+    services: {},
+  };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** Aborts when the HTTP client disconnects before the answer is sent: the tool call is cancelled upstream. */
+export function abortWhenClientLeaves(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}

@@ -1,0 +1,170 @@
+import { resolve } from 'node:path';
+import type { Tool } from '@modelcontextprotocol/client';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config/types.js';
+import type { ServiceStatus } from './faces/rest/routes.js';
+import { createSwaigFace } from './faces/swaig/routes.js';
+import { createRateLimiter, type RateLimiter } from './http/rate-limit.js';
+import { buildApp } from './http/server.js';
+import { loadTls } from './http/tls.js';
+import { SessionRegistry } from './sessions/registry.js';
+import { ToolCalls } from './sessions/tool-calls.js';
+import { ToolCatalogue } from './upstream/catalogue.js';
+import { createLauncher } from './upstream/launcher.js';
+import type { EraVerdicts } from './upstream/mcp-client.js';
+import type { CloseTimings } from './upstream/process.js';
+import { createMemoryWatchdog } from './upstream/memory-watchdog.js';
+import { describeProtections, type SandboxHost, type SandboxTools } from './upstream/sandbox.js';
+import { findSandboxTools } from './upstream/sandbox-tools.js';
+
+export interface GatewayOptions {
+  logger: Logger;
+  /** The environment children may inherit from (only config/ and cli.ts read process.env). */
+  env: Record<string, string | undefined>;
+  cwd?: string;
+  now?: () => number;
+  closeTimings?: CloseTimings;
+  sandboxTools?: SandboxTools;
+  /** How long a shutdown lets in-flight requests finish before their sessions are closed under them. */
+  drainMs?: number;
+}
+
+export interface ServiceReport {
+  service: string;
+  ok: boolean;
+  tools: number;
+  ms: number;
+  error?: string;
+}
+
+export interface Gateway {
+  app: FastifyInstance;
+  registry: SessionRegistry;
+  catalogue: ToolCatalogue;
+  isTls: boolean;
+  /** Starts every enabled service once (initialize + list tools) to fill the catalogue. */
+  validateServices(): Promise<ServiceReport[]>;
+  /** Stops accepting, drains, closes every session; resolves when every process tree is gone. */
+  close(): Promise<void>;
+  /** Synchronous last resort when the process is exiting: SIGKILL every process group. */
+  killAllNow(): void;
+}
+
+/** How long a legacy server may leave `server/discover` unanswered before it counts as legacy. */
+const PROBE_TIMEOUT_MS = 3000;
+const MEMORY_CHECK_INTERVAL_MS = 500;
+
+/** The composition root: the only place that constructs collaborators. */
+export async function createGateway(config: Config, options: GatewayOptions): Promise<Gateway> {
+  const { logger } = options;
+  const now = options.now ?? Date.now;
+  const cwd = options.cwd ?? process.cwd();
+  const eras: EraVerdicts = new Map();
+  const statuses = new Map<string, ServiceStatus>();
+  const background = new Set<Promise<unknown>>();
+  const track = (promise: Promise<unknown>): void => {
+    const settled = promise.catch(() => {});
+    background.add(settled);
+    void settled.finally(() => background.delete(settled));
+  };
+
+  const host: SandboxHost = { tools: options.sandboxTools ?? (await findSandboxTools()), isRoot: process.getuid?.() === 0 };
+  const startServer = createLauncher({
+    sandboxDir: resolve(cwd, config.session.sandbox_dir),
+    gatewayCwd: cwd,
+    parentEnv: options.env,
+    secrets: [config.server.auth_password, config.server.auth_token].filter((secret) => secret !== ''),
+    host,
+    watchMemory: createMemoryWatchdog({ intervalMs: MEMORY_CHECK_INTERVAL_MS }),
+    eras,
+    logger,
+    probeTimeoutMs: PROBE_TIMEOUT_MS,
+    timings: options.closeTimings,
+    onToolsChanged: (service, tools) => catalogue.store(service, tools),
+  });
+  const registry = new SessionRegistry({ config, startServer, now, logger });
+
+  /** A live session can answer for its service; otherwise one short-lived server is started. */
+  const fetchTools = async (service: string): Promise<Tool[]> => {
+    const timeoutMs = config.services[service]!.call_timeout * 1000;
+    const live = registry.anyOf(service);
+    if (live) return live.upstream.listTools(timeoutMs);
+    statuses.set(service, { status: 'starting' });
+    try {
+      const server = await startServer(config.services[service]!, 'catalogue');
+      try {
+        const tools = await server.upstream.listTools(timeoutMs);
+        statuses.set(service, { status: 'ready' });
+        return tools;
+      } finally {
+        track(server.dispose());
+      }
+    } catch (error) {
+      statuses.set(service, { status: 'error', error: (error as Error).message });
+      throw error;
+    }
+  };
+  const catalogue = new ToolCatalogue(fetchTools, now);
+  const toolCalls = new ToolCalls({ config, registry, catalogue, logger, now });
+
+  const tls = await loadTls({ security: config.security, cwd });
+  let rateLimiter: RateLimiter | undefined;
+  if (config.rate_limiting.enabled) {
+    rateLimiter = await createRateLimiter({ storageUri: config.rate_limiting.storage_uri, keyPrefix: 'mcp-gateway', logger });
+  }
+  const app = await buildApp({
+    config,
+    logger,
+    tls,
+    rateLimiter,
+    rest: {
+      toolCalls,
+      registry,
+      now,
+      serviceStatus: (service) => statuses.get(service) ?? { status: catalogue.cached(service) ? 'ready' : 'starting' },
+    },
+    // SPEC §9: with `swaig.enabled: false` the SWAIG routes do not exist (404).
+    faces: config.swaig.enabled ? [createSwaigFace({ config, toolCalls, registry })] : [],
+  });
+
+  const sweeper = setInterval(() => registry.sweep(), config.session.cleanup_interval * 1000);
+  sweeper.unref();
+
+  return {
+    app,
+    registry,
+    catalogue,
+    isTls: tls !== undefined,
+    async validateServices() {
+      return Promise.all(
+        toolCalls.services().map(async (service): Promise<ServiceReport> => {
+          const started = now();
+          try {
+            const tools = await catalogue.refresh(service.name);
+            const report = { service: service.name, ok: true, tools: tools.length, ms: now() - started };
+            logger.info({ ...report, sandbox: describeProtections(service, host) }, 'service ready');
+            return report;
+          } catch (error) {
+            const report = { service: service.name, ok: false, tools: 0, ms: now() - started, error: (error as Error).message };
+            logger.error(report, 'service failed to start');
+            return report;
+          }
+        }),
+      );
+    },
+    async close() {
+      clearInterval(sweeper);
+      const drained = app.close();
+      const drainTimer = new Promise<void>((done) => setTimeout(done, options.drainMs ?? 10_000).unref());
+      await Promise.race([drained, drainTimer]);
+      await registry.closeAll();
+      await drained;
+      await Promise.allSettled(background);
+      await rateLimiter?.close();
+    },
+    killAllNow() {
+      registry.killAllNow();
+    },
+  };
+}

@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config, RateLimit } from '../config/types.js';
+import { GatewayError } from '../errors.js';
+import { REST_ROUTES, registerRestRoutes, type RestDeps } from '../faces/rest/routes.js';
+import { sanitize } from '../log.js';
+import { createAuthenticator, UNAUTHORIZED_BODY, WWW_AUTHENTICATE } from './auth.js';
+import { errorBody, extraHeadersFor, httpStatusFor } from './error-map.js';
+import { corsHeaders, isHostAllowed, securityHeaders } from './headers.js';
+import { registerRateLimit, type RateLimiter } from './rate-limit.js';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  tls?: { key: string; cert: string };
+  rateLimiter?: RateLimiter;
+  rest: RestDeps;
+  /** Extra faces (SWAIG) register their routes here; each lists its routes for the 405 table. */
+  faces?: ReadonlyArray<{ routes: ReadonlyArray<{ url: string; methods: string[] }>; register: (app: FastifyInstance) => void }>;
+}
+
+const ALL_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Routes that answer without credentials (`/health`). */
+    isPublic?: boolean;
+    /** Rate-limit bucket of the route (SPEC §8); absent = `default_limits` counted per route. */
+    limitBucket?: 'tools' | 'call' | 'session_delete' | 'swaig' | 'none';
+  }
+}
+
+/**
+ * Builds the HTTP app over the core; never listens (tests use `inject()` or `listen({port: 0})`).
+ * Hook order matters: headers and request id, then the rate limit, then authentication, so
+ * password guessing is limited too (SPEC §8).
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  // One instance type for HTTP and HTTPS: routes and hooks do not care which server carries them.
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: config.security.max_request_size,
+    trustProxy: config.server.trust_proxy,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ...(deps.tls ? { https: deps.tls } : {}),
+  }) as unknown as FastifyInstance;
+
+  const staticHeaders = securityHeaders({ isTls: deps.tls !== undefined, security: config.security });
+  const authenticate = createAuthenticator(config.server);
+  const { allowed_hosts: allowedHosts, cors_origins: corsOrigins } = config.security;
+
+  // Every body is JSON whatever the client called it: `curl -d` sends form encoding by default,
+  // and a body that does not parse is a 400 either way (SPEC §4).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(new GatewayError('BAD_REQUEST', 'Invalid JSON'), undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.headers(staticHeaders);
+    reply.header('x-request-id', request.id);
+    if (corsOrigins.length > 0) reply.headers(corsHeaders(request.headers.origin, corsOrigins));
+    if (!isHostAllowed(request.headers.host, allowedHosts)) {
+      return reply.code(400).send({ error: 'Host not allowed' });
+    }
+  });
+
+  if (deps.rateLimiter && config.rate_limiting.enabled) {
+    registerRateLimit(app, {
+      limiter: deps.rateLimiter,
+      clientKey: (request) => request.ip,
+      route: (request) => limitsFor(request, config),
+    });
+  }
+
+  app.addHook('onRequest', async (request, reply) => {
+    const routeConfig = request.routeOptions.config;
+    if (request.routeOptions.url === undefined || routeConfig.isPublic) return;
+    if (!authenticate(request.headers.authorization)) {
+      request.log.info({ event: 'auth_failed', ip: request.ip, url: sanitize(request.url) }, 'authentication failed');
+      return reply.code(401).header('www-authenticate', WWW_AUTHENTICATE).send(UNAUTHORIZED_BODY);
+    }
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info({ method: request.method, url: sanitize(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
+  });
+
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'Not found' }));
+
+  app.setErrorHandler((error: FastifyError | GatewayError, request, reply) => {
+    if (error instanceof GatewayError) {
+      const status = httpStatusFor(error);
+      request.log[status >= 500 ? 'warn' : 'info']({ code: error.code, err: error.message }, 'request failed');
+      return reply.code(status).headers(extraHeadersFor(error)).send(errorBody(error));
+    }
+    const status = error.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      request.log.info({ code: error.code }, 'client error');
+      return reply.code(status).send({ error: clientErrorMessage(error) });
+    }
+    request.log.error({ err: error }, 'internal error');
+    return reply.code(500).send({ error: 'Internal server error' });
+  });
+
+  registerRestRoutes(app, deps.rest);
+  for (const face of deps.faces ?? []) face.register(app);
+  registerMethodNotAllowed(app, [...REST_ROUTES, ...(deps.faces ?? []).flatMap((face) => face.routes)], corsOrigins.length > 0);
+  return app;
+}
+
+function limitsFor(request: FastifyRequest, config: Config): { bucket: string; limits: RateLimit[] } | undefined {
+  const url = request.routeOptions.url;
+  if (url === undefined || url === '/health') return undefined;
+  const limits = config.rate_limiting;
+  switch (request.routeOptions.config.limitBucket) {
+    case 'none':
+      return undefined;
+    case 'tools':
+      return { bucket: 'tools', limits: limits.tools_limit };
+    // One bucket for every service's /call, like the reference (SPEC §8).
+    case 'call':
+      return { bucket: 'call', limits: limits.call_limit };
+    case 'session_delete':
+      return { bucket: 'session_delete', limits: limits.session_delete_limit };
+    case 'swaig':
+      return { bucket: 'swaig', limits: config.swaig.limit };
+    default:
+      return { bucket: `${request.method} ${url}`, limits: limits.default_limits };
+  }
+}
+
+/** Known paths answer other methods with 405 and `Allow`, never 404 or 500 (SPEC §4, §11). */
+function registerMethodNotAllowed(
+  app: FastifyInstance,
+  routes: ReadonlyArray<{ url: string; methods: string[] }>,
+  answerPreflight: boolean,
+): void {
+  for (const { url, methods } of routes) {
+    const allowed = methods.includes('GET') ? [...methods, 'HEAD'] : methods;
+    const allow = allowed.join(', ');
+    const others = ALL_METHODS.filter((method) => !methods.includes(method));
+    app.route({
+      method: others,
+      url,
+      config: { isPublic: true, limitBucket: 'none' },
+      handler: async (request, reply) => {
+        if (request.method === 'OPTIONS' && answerPreflight) return reply.code(204).header('allow', allow).send();
+        return reply.code(405).header('allow', allow).send({ error: 'Method not allowed' });
+      },
+    });
+  }
+}
+
+function clientErrorMessage(error: FastifyError): string {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 'Request body too large';
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'Unsupported content type';
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return 'Invalid JSON';
+    default:
+      return error.message;
+  }
+}

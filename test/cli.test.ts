@@ -1,0 +1,156 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, onTestFinished, test } from 'vitest';
+import { isRunning } from './helpers/processes.js';
+import { waitFor } from './helpers/wait-for.js';
+
+const BIN = fileURLToPath(new URL('../bin/mcp-gateway.js', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../shared/fixtures/config/', import.meta.url));
+
+interface Running {
+  child: ChildProcessWithoutNullStreams;
+  /** Resolves with the first JSON log line whose `msg` is `msg`. */
+  logLine(msg: string): Promise<Record<string, any>>;
+  stderr(): string;
+}
+
+function run(args: string[], options: { cwd: string; env?: Record<string, string> }): Running {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, MCP_PORT: '0', ...options.env },
+  });
+  onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const lines: Array<Record<string, any>> = [];
+  const waiters: Array<{ msg: string; resolve: (line: Record<string, any>) => void }> = [];
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  createInterface({ input: child.stdout }).on('line', (text) => {
+    let line: Record<string, any>;
+    try {
+      line = JSON.parse(text);
+    } catch {
+      return;
+    }
+    lines.push(line);
+    for (const waiter of waiters.filter((candidate) => candidate.msg === line['msg'])) waiter.resolve(line);
+  });
+  return {
+    child,
+    stderr: () => stderr,
+    logLine: (msg) =>
+      new Promise((resolve, reject) => {
+        const seen = lines.find((line) => line['msg'] === msg);
+        if (seen) return resolve(seen);
+        waiters.push({ msg, resolve });
+        child.once('exit', (code) => reject(new Error(`gateway exited (${code}) before logging '${msg}': ${stderr}`)));
+      }),
+  };
+}
+
+async function exitOf(child: ChildProcessWithoutNullStreams): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode;
+  const [code] = await once(child, 'exit');
+  return code as number | null;
+}
+
+const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+describe('mcp-gateway command (§2)', () => {
+  test('the README quick start: embedded default, the demo to-do service over curl-like calls, clean SIGTERM', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'mcp-gw-cli-'));
+    const gateway = run([], { cwd });
+    const { url } = await gateway.logLine('listening');
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const services = await gateway.logLine('services');
+    expect(services['services']).toEqual({ todo: 5 });
+
+    const call = async (sessionId: string, tool: string, args: Record<string, unknown> = {}) => {
+      const response = await fetch(`${url}/services/todo/call`, {
+        method: 'POST',
+        headers: { authorization: basic('admin', 'changeme'), 'content-type': 'application/json' },
+        body: JSON.stringify({ tool, session_id: sessionId, arguments: args }),
+      });
+      expect(response.status).toBe(200);
+      return (await response.json()) as { result: string };
+    };
+    expect((await call('call-1', 'add_todo', { text: 'buy milk' })).result).toBe('Added todo #1: buy milk');
+    expect((await call('call-1', 'list_todos')).result).toContain('buy milk');
+    expect((await call('call-2', 'list_todos')).result).not.toContain('buy milk');
+
+    const sessions = (await (await fetch(`${url}/sessions`, { headers: { authorization: basic('admin', 'changeme') } })).json()) as Record<string, any>;
+    const pids = Object.values(sessions).map((session) => session.services.todo.pid as number);
+    expect(pids).toHaveLength(2);
+
+    gateway.child.kill('SIGTERM');
+    expect(await exitOf(gateway.child)).toBe(0);
+    for (const pid of pids) await waitFor(() => !isRunning(pid), { what: `server ${pid} gone`, deadlineMs: 2000 });
+  });
+
+  test('--version prints the version; --help describes the options', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'mcp-gw-cli-'));
+    const version = run(['--version'], { cwd });
+    let out = '';
+    version.child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    expect(await exitOf(version.child)).toBe(0);
+    expect(out.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const help = run(['--help'], { cwd });
+    let helpText = '';
+    help.child.stdout.on('data', (chunk: Buffer) => (helpText += chunk.toString()));
+    expect(await exitOf(help.child)).toBe(0);
+    expect(helpText).toContain('--config');
+    expect(helpText).toContain('--check');
+  });
+
+  test.each([
+    { why: 'a missing file', file: 'missing.json', content: undefined, message: /missing\.json/ },
+    { why: 'invalid JSON', file: 'bad.json', content: '{"server": ', message: /bad\.json/ },
+    { why: 'a schema error', file: 'schema.json', content: '{"server":{"port":"abc","auth_token":"t"},"services":{}}', message: /schema\.json: server\.port/ },
+    { why: 'no credentials', file: 'nocreds.json', content: '{"services":{}}', message: /nocreds\.json: no credentials/ },
+  ])('-c with $why exits 2 with a one-line reason', async ({ file, content, message }) => {
+    const cwd = await mkdtemp(join(tmpdir(), 'mcp-gw-cli-'));
+    if (content !== undefined) await writeFile(join(cwd, file), content);
+    const gateway = run(['-c', file], { cwd });
+    expect(await exitOf(gateway.child)).toBe(2);
+    const stderr = gateway.stderr().trim();
+    expect(stderr.split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(message);
+  });
+
+  test('--check reports each service and exits 1 when one fails', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'mcp-gw-cli-'));
+    const fixture = fileURLToPath(new URL('./fixtures/servers/fixture-server.mjs', import.meta.url));
+    await writeFile(
+      join(cwd, 'config.json'),
+      JSON.stringify({
+        server: { auth_token: 'tok' },
+        services: {
+          good: { command: [process.execPath, fixture] },
+          bad: { command: [process.execPath, fixture, '--mode', 'crash-at-start'] },
+        },
+      }),
+    );
+    const check = run(['--check'], { cwd });
+    let out = '';
+    check.child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    expect(await exitOf(check.child)).toBe(1);
+    expect(out).toMatch(/^good: ok, \d+ tools \(\d+ ms\)$/m);
+    expect(out).toMatch(/^bad: error: Failed to start MCP service 'bad': .*fatal: cannot start/m);
+  });
+
+  test('the deployment-shaped fixture config loads as it is with --check semantics for its disabled services', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'mcp-gw-cli-'));
+    const check = run(['--check', '-c', join(FIXTURES, 'minimal.json')], { cwd, env: { MCP_AUTH_PASSWORD: 'a-long-password' } });
+    let out = '';
+    check.child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    // minimal.json points at ./my_mcp_server.py, which does not exist here: the config loads, the service fails.
+    expect(await exitOf(check.child)).toBe(1);
+    expect(out).toMatch(/^my-service: error: Failed to start MCP service 'my-service'/m);
+  });
+});
