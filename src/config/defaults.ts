@@ -8,7 +8,7 @@ import type { Env } from './load.js';
 import type { Config } from './types.js';
 
 // Resolved from this file, not the working directory, so it works wherever the gateway is started.
-const TODO_SERVER = fileURLToPath(new URL('../../demo/todo-server.mjs', import.meta.url));
+const TODO_SERVER = fileURLToPath(new URL('../../demo/todo-server.js', import.meta.url));
 
 export function embeddedDefaultConfig(env: Env): Config {
   const raw = {

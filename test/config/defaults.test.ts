@@ -11,7 +11,7 @@ describe('embedded default config (§2)', () => {
     const [program, script] = config.services.todo?.command ?? [];
     expect(program).toBe(process.execPath);
     expect(isAbsolute(script ?? '')).toBe(true);
-    expect(script).toMatch(/[/\\]demo[/\\]todo-server\.mjs$/);
+    expect(script).toMatch(/[/\\]demo[/\\]todo-server\.js$/);
     expect(existsSync(script ?? '')).toBe(true);
     expect(config.services.todo?.description).toBe('Demo to-do list (bundled)');
     expect(config.rate_limiting.call_limit.map((l) => l.text)).toEqual(['10 per 1 minute']);

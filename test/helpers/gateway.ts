@@ -13,7 +13,7 @@ import { RUN_MARKER_KEY, runMarker } from './run-marker.js';
 
 export const FIXTURE_SERVER = fileURLToPath(new URL('../fixtures/servers/fixture-server.mjs', import.meta.url));
 export const FIXTURE_WRAPPER = fileURLToPath(new URL('../fixtures/servers/wrapper.sh', import.meta.url));
-export const DEMO_SERVER = fileURLToPath(new URL('../../demo/todo-server.mjs', import.meta.url));
+export const DEMO_SERVER = fileURLToPath(new URL('../../demo/todo-server.js', import.meta.url));
 
 export const USER = 'admin';
 export const PASSWORD = 'test-password-1';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // A to-do list MCP server over stdio. The gateway runs one process per conversation, so the list
-// below lives exactly as long as one phone call. Usage: node demo/todo-server.mjs [--max-items N]
+// below lives exactly as long as one phone call. Usage: node demo/todo-server.js [--max-items N]
 import { parseArgs } from 'node:util';
 import { McpServer } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
