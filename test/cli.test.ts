@@ -93,6 +93,32 @@ describe('mcp-gateway command (§2)', () => {
     for (const pid of pids) await waitFor(() => !isRunning(pid), { what: `server ${pid} gone`, deadlineMs: 2000 });
   });
 
+  test('SIGTERM ends every session tree, wrappers and grandchildren included', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'mcp-gw-cli-'));
+    const wrapper = fileURLToPath(new URL('./fixtures/servers/wrapper.sh', import.meta.url));
+    await writeFile(
+      join(cwd, 'config.json'),
+      JSON.stringify({ server: { host: '127.0.0.1', port: 0, auth_token: 'tok' }, services: { w: { command: ['/bin/sh', wrapper] } } }),
+    );
+    const gateway = run([], { cwd });
+    const { url } = await gateway.logLine('listening');
+    await gateway.logLine('services');
+    const grandchildren: number[] = [];
+    for (const id of ['s1', 's2']) {
+      const response = await fetch(`${url}/services/w/call`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer tok', 'content-type': 'application/json' },
+        body: JSON.stringify({ tool: 'spawn_grandchild', session_id: id }),
+      });
+      grandchildren.push(Number(((await response.json()) as { result: string }).result));
+    }
+    const sessions = (await (await fetch(`${url}/sessions`, { headers: { authorization: 'Bearer tok' } })).json()) as Record<string, any>;
+    const leaders = Object.values(sessions).map((session) => session.services.w.pid as number);
+    gateway.child.kill('SIGTERM');
+    expect(await exitOf(gateway.child)).toBe(0);
+    for (const pid of [...leaders, ...grandchildren]) expect(isRunning(pid)).toBe(false);
+  });
+
   test('--version prints the version; --help describes the options', async () => {
     const cwd = await mkdtemp(join(tmpdir(), 'mcp-gw-cli-'));
     const version = run(['--version'], { cwd });
