@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { open } from 'node:fs/promises';
 import { pino } from 'pino';
 import type { LogLevel } from './config/types.js';
 
@@ -54,14 +55,15 @@ export async function createLogger(opts: {
   }
 
   const file = opts.file;
-  const destination = pino.destination({ dest: file, append: true, mkdir: false, sync: false });
   try {
-    // sonic-boom opens asynchronously and reports failure as an 'error' event; once() turns
-    // that into a rejection here instead of an uncaught exception later.
-    await once(destination, 'ready');
+    // Checked before pino sees the path: a sonic-boom that never opened still flushes on process
+    // exit and throws "sonic boom is not ready yet" there.
+    await (await open(file, 'a')).close();
   } catch (error) {
     throw new Error(`cannot open log file ${file}: ${(error as Error).message}`, { cause: error });
   }
+  const destination = pino.destination({ dest: file, append: true, mkdir: false, sync: false });
+  await once(destination, 'ready');
 
   // After a write or reopen error (disk full, directory gone) the file is skipped until the
   // next successful reopen: reporting the error through the file again would loop forever.
