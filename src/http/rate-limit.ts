@@ -84,6 +84,8 @@ export function registerRateLimit(
     /** The route's bucket and limits; undefined or no limits = not limited (e.g. /health). */
     route: (request: FastifyRequest) => { bucket: string; limits: RateLimit[] } | undefined;
     clientKey: (request: FastifyRequest) => string;
+    /** A route may answer a refusal its own way (SWAIG speaks a 200 sentence); default 429 JSON. */
+    refusal?: (request: FastifyRequest, verdict: RateLimitVerdict) => { status: number; body: unknown } | undefined;
   },
 ): void {
   app.addHook('onRequest', async (request, reply) => {
@@ -93,7 +95,8 @@ export function registerRateLimit(
     reply.headers(rateLimitHeaders(verdict));
     if (!verdict.allowed) {
       request.log.info({ bucket: route.bucket, limit: verdict.limit.text }, 'rate limit exceeded');
-      return reply.code(429).send({ error: `Rate limit exceeded: ${verdict.limit.text}` });
+      const refusal = opts.refusal?.(request, verdict) ?? { status: 429, body: { error: `Rate limit exceeded: ${verdict.limit.text}` } };
+      return reply.code(refusal.status).send(refusal.body);
     }
   });
 }

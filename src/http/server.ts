@@ -28,6 +28,8 @@ declare module 'fastify' {
     isPublic?: boolean;
     /** Rate-limit bucket of the route (SPEC §8); absent = `default_limits` counted per route. */
     limitBucket?: 'tools' | 'call' | 'session_delete' | 'swaig' | 'none';
+    /** What a refused request of this route gets instead of the 429 JSON (SWAIG: a 200 sentence, SPEC §9). */
+    rateLimitedReply?: { status: number; body: unknown };
   }
 }
 
@@ -82,6 +84,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       limiter: deps.rateLimiter,
       clientKey: (request) => request.ip,
       route: (request) => limitsFor(request, config),
+      refusal: (request) => request.routeOptions.config.rateLimitedReply,
     });
   }
 

@@ -27,6 +27,9 @@ type Body = Record<string, unknown>;
 /** The MCP server's trouble, not the caller's: logged at `warn` (STYLE §2.6), the rest at `info`. */
 const UPSTREAM_TROUBLE: ReadonlySet<ErrorCode> = new Set(['START_FAILED', 'SERVER_EXITED', 'CALL_TIMEOUT', 'MCP_ERROR']);
 
+/** Over `swaig.limit` the model still hears a sentence (SPEC §9), with the X-RateLimit headers set. */
+const RATE_LIMITED_REPLY = { status: 200, body: swaigErrorReply(new GatewayError('RATE_LIMITED', 'Rate limit exceeded'), { service: '' }) };
+
 /**
  * The native SWAIG face (SPEC §9): SignalWire discovers functions and calls them here directly.
  * Whatever goes wrong with a call is an HTTP 200 sentence the model can say; only the global
@@ -69,7 +72,7 @@ export function createSwaigFace(deps: SwaigDeps): SwaigFace {
       { url: '/swaig/functions', methods: ['GET'] },
     ],
     register(app) {
-      app.post('/swaig', { config: { limitBucket: 'swaig' } }, async (request: SwaigRequest, reply: FastifyReply): Promise<SwaigReply | SwaigFunctionDefinition[]> => {
+      app.post('/swaig', { config: { limitBucket: 'swaig', rateLimitedReply: RATE_LIMITED_REPLY } }, async (request: SwaigRequest, reply: FastifyReply): Promise<SwaigReply | SwaigFunctionDefinition[]> => {
         const body = request.body;
         // Parsed JSON that is not an object is no SWAIG request either (SPEC §4: `Invalid JSON`).
         if (!isPlainObject(body)) throw new GatewayError('BAD_REQUEST', 'Invalid JSON');
