@@ -93,12 +93,15 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
     statuses.set(service, { status: 'starting' });
     try {
       const server = await startServer(config.services[service]!, 'catalogue');
+      let isKept = false;
       try {
         const tools = await server.upstream.listTools(timeoutMs);
         statuses.set(service, { status: 'ready' });
+        // The server is started and unused: it becomes the first warm one instead of being thrown away.
+        isKept = registry.offerWarm(service, server);
         return tools;
       } finally {
-        track(server.dispose());
+        if (!isKept) track(server.dispose());
       }
     } catch (error) {
       statuses.set(service, { status: 'error', error: (error as Error).message });
@@ -142,6 +145,7 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
           const started = now();
           try {
             const tools = await catalogue.refresh(service.name);
+            registry.warmUp(service.name);
             const report = { service: service.name, ok: true, tools: tools.length, ms: now() - started };
             logger.info({ ...report, sandbox: describeProtections(service, host) }, 'service ready');
             return report;

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Config, ServiceConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
-import type { StartServer } from '../upstream/launcher.js';
+import type { SessionServer, StartServer } from '../upstream/launcher.js';
+import { ServerSupply } from './server-supply.js';
 import { Session } from './session.js';
 
 export interface SessionRegistryDeps {
@@ -28,8 +29,28 @@ export class SessionRegistry {
   private readonly starting = new Map<string, Promise<Session>>();
   private readonly disposing = new Set<Promise<void>>();
   private isShuttingDown = false;
+  private readonly supply: ServerSupply;
 
-  constructor(private readonly deps: SessionRegistryDeps) {}
+  constructor(private readonly deps: SessionRegistryDeps) {
+    this.supply = new ServerSupply({
+      startServer: deps.startServer,
+      logger: deps.logger,
+      now: deps.now,
+      hasRoom: (service) => this.hasRoomForWarm(service),
+    });
+  }
+
+  /** Keeps an unused, started server (the catalogue's) warm for the next session; false if not wanted. */
+  offerWarm(serviceName: string, server: SessionServer): boolean {
+    const service = this.deps.config.services[serviceName];
+    return service !== undefined && this.supply.offer(service, server);
+  }
+
+  /** Fills the service's warm pool in the background. */
+  warmUp(serviceName: string): void {
+    const service = this.deps.config.services[serviceName];
+    if (service?.enabled) this.supply.refill(service);
+  }
 
   /** The live session for (id, service), started by this call if there is none (`created`). */
   async acquire(serviceName: string, sessionId: string, options: AcquireOptions = {}): Promise<{ session: Session; created: boolean }> {
@@ -49,6 +70,7 @@ export class SessionRegistry {
     this.checkLimits(serviceName);
     const start = this.start(service, sessionId, key, options).finally(() => this.starting.delete(key));
     this.starting.set(key, start);
+    this.warmUp(serviceName);
     return { session: await start, created: true };
   }
 
@@ -97,12 +119,13 @@ export class SessionRegistry {
     this.isShuttingDown = true;
     await Promise.allSettled(this.starting.values());
     for (const session of this.sessions.values()) this.close(session, 'shutdown');
-    await Promise.allSettled(this.disposing);
+    await Promise.allSettled([...this.disposing, this.supply.drain()]);
   }
 
   /** Synchronous last resort for a gateway that is exiting: SIGKILL every process group. */
   killAllNow(): void {
     for (const session of this.sessions.values()) session.upstream.killNow();
+    this.supply.killAllNow();
   }
 
   countFor(serviceName: string): number {
@@ -130,10 +153,12 @@ export class SessionRegistry {
     });
     this.disposing.add(disposal);
     void disposal.finally(() => this.disposing.delete(disposal));
+    // The session's room may let the warm pool refill.
+    this.warmUp(session.service);
   }
 
   private async start(service: ServiceConfig, sessionId: string, key: string, options: AcquireOptions): Promise<Session> {
-    const server = await this.deps.startServer(service, sessionId);
+    const server = await this.supply.take(service, sessionId);
     const idleTimeoutSec = options.idleTimeoutSec ?? this.deps.config.session.default_timeout;
     const session = new Session(sessionId, service.name, server, idleTimeoutSec * 1000, options.metadata ?? {}, this.deps.now());
     if (this.isShuttingDown) {
@@ -154,6 +179,13 @@ export class SessionRegistry {
     const service = this.deps.config.services[name];
     if (!service?.enabled) throw new GatewayError('UNKNOWN_SERVICE', `Unknown service: ${name}`);
     return service;
+  }
+
+  /** Warm servers count within the limits (issue 6): they are processes waiting to become sessions. */
+  private hasRoomForWarm(serviceName: string): boolean {
+    if (this.isShuttingDown) return false;
+    const { max_sessions_per_service: perService, max_total_sessions: total } = this.deps.config.session;
+    return this.countFor(serviceName) + this.supply.pooled(serviceName) < perService && this.size + this.supply.pooledTotal() < total;
   }
 
   private checkLimits(serviceName: string): void {

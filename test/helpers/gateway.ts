@@ -65,7 +65,8 @@ export async function startTestGateway(
   const services = Object.fromEntries(
     Object.entries(raw.services).map(([name, service]) => [
       name,
-      { ...service, env: { [RUN_MARKER_KEY]: runMarker(), [GATEWAY_MARKER_KEY]: id, ...(service['env'] as object | undefined) } },
+      // Tests count processes: no warm servers unless a test asks for them.
+      { warm_pool: 0, ...service, env: { [RUN_MARKER_KEY]: runMarker(), [GATEWAY_MARKER_KEY]: id, ...(service['env'] as object | undefined) } },
     ]),
   );
   const config = parseConfig(
