@@ -20,7 +20,7 @@ import { findSandboxTools } from './upstream/sandbox-tools.js';
 
 export interface GatewayOptions {
   logger: Logger;
-  /** The environment children may inherit from (only config/ and cli.ts read process.env). */
+  /** The environment children may inherit from; only config/ and cli.ts read the real one. */
   env: Record<string, string | undefined>;
   cwd?: string;
   now?: () => number;
