@@ -1,20 +1,7 @@
 import { describe, expect, test } from 'vitest';
-import type { SecurityConfig } from '../../src/config/types.js';
+import { securityConfig as security } from '../helpers/config.js';
 import { corsHeaders, isHostAllowed, securityHeaders } from '../../src/http/headers.js';
 
-function security(overrides: Partial<SecurityConfig> = {}): SecurityConfig {
-  return {
-    ssl_enabled: false,
-    ssl_cert_path: '',
-    ssl_key_path: '',
-    allowed_hosts: ['*'],
-    cors_origins: [],
-    max_request_size: 10 * 1024 * 1024,
-    use_hsts: true,
-    hsts_max_age: 31_536_000,
-    ...overrides,
-  };
-}
 
 const BASELINE = {
   'X-Content-Type-Options': 'nosniff',

@@ -5,23 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, onTestFinished, test } from 'vitest';
-import type { SecurityConfig } from '../../src/config/types.js';
+import { securityConfig as security } from '../helpers/config.js';
 import { loadTls } from '../../src/http/tls.js';
 import { createSelfSignedPem, type SelfSignedPem } from '../helpers/self-signed.js';
 
-function security(overrides: Partial<SecurityConfig> = {}): SecurityConfig {
-  return {
-    ssl_enabled: false,
-    ssl_cert_path: '',
-    ssl_key_path: '',
-    allowed_hosts: ['*'],
-    cors_origins: [],
-    max_request_size: 10 * 1024 * 1024,
-    use_hsts: true,
-    hsts_max_age: 31_536_000,
-    ...overrides,
-  };
-}
 
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'mcp-gateway-tls-'));

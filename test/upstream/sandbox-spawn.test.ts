@@ -10,24 +10,13 @@ import { createMemoryWatchdog } from '../../src/upstream/memory-watchdog.js';
 import { buildLaunch, serverOwner, type SandboxContext, type SandboxTools } from '../../src/upstream/sandbox.js';
 import { findSandboxTools } from '../../src/upstream/sandbox-tools.js';
 import { createSessionDir, removeSessionDir } from '../../src/upstream/session-dir.js';
+import { serviceConfig } from '../helpers/config.js';
 import { RUN_MARKER_KEY, runMarker } from '../helpers/run-marker.js';
 
 const REPORT = resolve('test/fixtures/report.mjs');
 const NOBODY = { uid: 65534, gid: 65534 };
 const SECRET = 'gw-pass-0f6c1a';
 
-const DEFAULTS: SandboxConfig = {
-  enabled: true,
-  restricted_env: true,
-  resource_limits: true,
-  max_memory_mb: 512,
-  max_cpu_seconds: 300,
-  max_file_size_mb: 10,
-  max_processes: 10,
-  max_open_files: 1024,
-  allowed_paths: [],
-  drop_privileges: false,
-};
 
 interface Report {
   uid: number;
@@ -52,18 +41,8 @@ async function tempDir(): Promise<string> {
 }
 
 function service(command: string[], sandbox: Partial<SandboxConfig> = {}): ServiceConfig {
-  return {
-    name: 'probe',
-    command,
-    description: '',
-    enabled: true,
-    // The run marker lets the global teardown prove that nothing started here survived.
-    env: { [RUN_MARKER_KEY]: runMarker() },
-    sandbox: { ...DEFAULTS, ...sandbox },
-    call_timeout: 30,
-    warm_pool: 0,
-    session_mode: 'session',
-  };
+  // The run marker lets the global teardown prove that nothing started here survived.
+  return serviceConfig({ name: 'probe', command, env: { [RUN_MARKER_KEY]: runMarker() } }, sandbox);
 }
 
 /** Runs a service to completion the way process.ts does (own process group, no shell). */

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import type { SandboxConfig, ServiceConfig } from '../../src/config/types.js';
+import { serviceConfig } from '../helpers/config.js';
 import { isGatewayError } from '../../src/errors.js';
 import {
   buildLaunch,
@@ -8,32 +9,9 @@ import {
   type SandboxContext,
 } from '../../src/upstream/sandbox.js';
 
-const DEFAULTS: SandboxConfig = {
-  enabled: true,
-  restricted_env: true,
-  resource_limits: true,
-  max_memory_mb: 512,
-  max_cpu_seconds: 300,
-  max_file_size_mb: 10,
-  max_processes: 10,
-  max_open_files: 1024,
-  allowed_paths: [],
-  drop_privileges: false,
-};
 
 function service(sandbox: Partial<SandboxConfig> = {}, extra: Partial<ServiceConfig> = {}): ServiceConfig {
-  return {
-    name: 'files',
-    command: ['node', 'server.js', '--stdio'],
-    description: '',
-    enabled: true,
-    env: {},
-    sandbox: { ...DEFAULTS, ...sandbox },
-    call_timeout: 30,
-    warm_pool: 0,
-    session_mode: 'session',
-    ...extra,
-  };
+  return serviceConfig({ name: 'files', command: ['node', 'server.js', '--stdio'], ...extra }, sandbox);
 }
 
 const TOOLS = { prlimit: '/usr/bin/prlimit', bwrap: '/usr/bin/bwrap', setpriv: '/usr/bin/setpriv' };
