@@ -5,10 +5,12 @@ import {
   SdkErrorCode,
   type CallToolResult,
   type PriorDiscovery,
+  type StandardSchemaV1,
   type Tool,
 } from '@modelcontextprotocol/client';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
+import { isPlainObject } from '../json.js';
 import { VERSION } from '../version.js';
 import { describeExit, ProcessHandle, type CloseTimings, type ExitInfo, type Launch } from './process.js';
 import { ProcessTransport } from './stdio-transport.js';
@@ -38,6 +40,21 @@ export interface CallOptions {
 }
 
 const STDERR_LINES_IN_ERRORS = 5;
+
+/**
+ * The result schema handed to the SDK for tools/call. The gateway relays results rather than
+ * judging them, and without an explicit schema the SDK first validates `undefined` against its
+ * own result schema on every request and stringifies the resulting zod error: 6 % of the
+ * gateway's CPU under load (measured with --cpu-prof, 16 concurrent sessions).
+ */
+const RELAYED_RESULT: StandardSchemaV1<unknown, CallToolResult> = {
+  '~standard': {
+    version: 1,
+    vendor: 'mcp-gateway',
+    validate: (value) =>
+      isPlainObject(value) ? { value: value as CallToolResult } : { issues: [{ message: 'tools/call result is not a JSON object' }] },
+  },
+};
 
 /**
  * A connected MCP server process for one session: the official SDK Client over a process the
@@ -123,8 +140,9 @@ export class Upstream {
     try {
       // `request` instead of `callTool`: the gateway relays results as they are, it does not
       // reject them for disagreeing with the tool's outputSchema (SDK gotcha 9).
-      return (await this.client.request(
+      return await this.client.request(
         { method: 'tools/call', params: { name, arguments: args } },
+        RELAYED_RESULT,
         {
           timeout: options.timeoutMs,
           resetTimeoutOnProgress: true,
@@ -132,7 +150,7 @@ export class Upstream {
           onprogress: () => {},
           signal: options.signal,
         },
-      )) as CallToolResult;
+      );
     } catch (error) {
       throw this.callFailure(error, options.timeoutMs);
     }
