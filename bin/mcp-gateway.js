@@ -1,7 +1,3 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx, so the bin works right after `npm ci`
-// with no build step.
-import { register } from 'tsx/esm/api';
-
-register();
-await import('../src/cli.ts');
+// The compiled gateway (`npm ci` builds dist/ through the `prepare` script).
+import '../dist/cli.js';

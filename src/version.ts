@@ -1,3 +1,4 @@
-import packageJson from '../package.json' with { type: 'json' };
+import { createRequire } from 'node:module';
 
-export const VERSION: string = packageJson.version;
+// Read at run time (not imported): the file sits one level above both src/ and dist/.
+export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
