@@ -70,7 +70,6 @@ export class SessionRegistry {
     this.checkLimits(serviceName);
     const start = this.start(service, sessionId, key, options).finally(() => this.starting.delete(key));
     this.starting.set(key, start);
-    this.warmUp(serviceName);
     return { session: await start, created: true };
   }
 

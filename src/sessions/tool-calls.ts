@@ -70,13 +70,19 @@ export class ToolCalls {
       'tool call',
     );
     const timeoutMs = service.call_timeout * 1000;
-    const result = await session.upstream.callTool(request.tool, request.arguments, {
-      timeoutMs,
-      maxTotalMs: Math.min(timeoutMs * PROGRESS_CEILING_FACTOR, MAX_CALL_MS),
-      signal: request.signal,
-    });
-    // A long call counts as activity: the idle clock starts when it ends.
-    session.lastAccessed = this.deps.now();
-    return { result, sessionCreated: created };
+    try {
+      const result = await session.upstream.callTool(request.tool, request.arguments, {
+        timeoutMs,
+        maxTotalMs: Math.min(timeoutMs * PROGRESS_CEILING_FACTOR, MAX_CALL_MS),
+        signal: request.signal,
+      });
+      // A long call counts as activity: the idle clock starts when it ends.
+      session.lastAccessed = this.deps.now();
+      return { result, sessionCreated: created };
+    } finally {
+      // Replace the warm server this session may have taken only once its first answer is on its
+      // way: spawning blocks the event loop for ~5 ms (measured), which the first call should not wait for.
+      if (created) setImmediate(() => this.deps.registry.warmUp(service.name));
+    }
   }
 }
