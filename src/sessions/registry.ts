@@ -170,7 +170,7 @@ export class SessionRegistry {
       this.deps.logger.warn({ sessionId, service: service.name, exit, stderr: server.upstream.stderrTail() }, 'mcp server exited');
       this.close(session, 'crashed');
     });
-    this.deps.logger.info({ sessionId, service: service.name, pid: server.upstream.pid }, 'session started');
+    this.deps.logger.info({ sessionId, service: service.name, pid: server.upstream.pid, era: server.upstream.era }, 'session started');
     return session;
   }
 

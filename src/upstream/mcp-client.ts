@@ -123,6 +123,11 @@ export class Upstream {
     return this.handle.isAlive;
   }
 
+  /** The protocol era this server speaks: `legacy` (initialize handshake) or `modern` (2026-07-28). */
+  get era(): 'legacy' | 'modern' {
+    return this.client.getProtocolEra() === 'modern' ? 'modern' : 'legacy';
+  }
+
   stderrTail(lines = STDERR_LINES_IN_ERRORS): string[] {
     return this.handle.stderr.tail(lines);
   }
