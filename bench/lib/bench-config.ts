@@ -1,0 +1,55 @@
+/** The one configuration every gateway the bench starts runs on, plus what it takes to clean up after it. */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { processesWithEnv, type LiveProcess } from './processes.js';
+
+export const ECHO_SERVER = fileURLToPath(new URL('../echo-server.mjs', import.meta.url));
+
+/** The demo server was renamed from .mjs to .js; take whichever this checkout has. */
+export function demoServerPath(): string {
+  for (const name of ['todo-server.js', 'todo-server.mjs']) {
+    const path = fileURLToPath(new URL(`../../demo/${name}`, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  throw new Error('demo/todo-server.js (or .mjs) not found');
+}
+
+/** Environment key whose value is unique per gateway: how /proc tells its children apart. */
+const MARKER_KEY = 'MCP_GATEWAY_BENCH_RUN';
+
+export interface BenchSetup {
+  /** Raw config, as a config file would hold it (parsed by the gateway's own parseConfig). */
+  raw: Record<string, unknown>;
+  authorization: string;
+  /** Live processes started by this gateway's services (servers and anything they started). */
+  processes(): Promise<LiveProcess[]>;
+  /** Removes the private sandbox directory. */
+  cleanup(): Promise<void>;
+}
+
+export async function createBenchSetup(): Promise<BenchSetup> {
+  const marker = randomUUID();
+  const token = randomBytes(24).toString('hex');
+  const sandboxDir = await mkdtemp(join(tmpdir(), 'mcp-gw-bench-'));
+  const env = { [MARKER_KEY]: marker };
+  return {
+    raw: {
+      server: { host: '127.0.0.1', port: 0, auth_token: token },
+      services: {
+        echo: { command: [process.execPath, ECHO_SERVER], description: 'bench echo', env },
+        todo: { command: [process.execPath, demoServerPath()], description: 'demo to-do list', env },
+      },
+      // Generous limits: the bench opens 100 sessions at once and churns through 500.
+      session: { max_total_sessions: 1000, max_sessions_per_service: 1000, sandbox_dir: sandboxDir },
+      rate_limiting: { enabled: false },
+      logging: { level: 'warn' },
+    },
+    authorization: `Bearer ${token}`,
+    processes: () => processesWithEnv(MARKER_KEY, marker),
+    cleanup: () => rm(sandboxDir, { recursive: true, force: true }),
+  };
+}
