@@ -51,6 +51,9 @@ const CHURN_WAVE = 25;
 /** Every 50th churned session is the SDK-built to-do server, so a real server's exit path is churned too. */
 const CHURN_TODO_EVERY = 50;
 const EXIT_DEADLINE_MS = 15_000;
+/** (h) new sessions (no warm pool) and warm calls per sandbox variant. */
+const SANDBOX_STARTS = 10;
+const SANDBOX_CALLS = 1000;
 
 const rows: Row[] = [];
 const details: Record<string, unknown> = {};
@@ -264,6 +267,56 @@ async function newSessions(gw: BenchGateway): Promise<void> {
   await settleProcesses(gw);
 }
 
+/** (h) variants of one echo server, no warm pool: every session start is a real spawn. */
+const SANDBOX_VARIANTS = {
+  echo_bare: 'sandbox off (inherits the gateway environment)',
+  echo_env_only: 'restricted env + private directory, no limits',
+  echo_sandboxed: 'default sandbox (adds prlimit)',
+} as const;
+type SandboxVariant = keyof typeof SANDBOX_VARIANTS;
+
+/**
+ * (h) What the sandbox costs (issue 4). With the sandbox off a server inherits the gateway's whole
+ * environment, which can itself cost start time (NODE_EXTRA_CA_CERTS makes Node load a CA bundle),
+ * so the restricted-environment variant sits in between and isolates the prlimit wrapper.
+ */
+async function sandboxOverhead(gw: BenchGateway): Promise<void> {
+  const variants = Object.keys(SANDBOX_VARIANTS) as SandboxVariant[];
+  const starts = Object.fromEntries(variants.map((v) => [v, [] as number[]])) as Record<SandboxVariant, number[]>;
+  const calls = Object.fromEntries(variants.map((v) => [v, [] as number[]])) as Record<SandboxVariant, number[]>;
+  await settleProcesses(gw);
+  // Interleaved, like (a)/(b): drift and noisy neighbours hit every variant alike.
+  for (let i = 0; i < SANDBOX_STARTS; i++) {
+    for (const service of variants) {
+      const id = newSessionId(service);
+      const t0 = performance.now();
+      await callService(gw.client, service, id);
+      starts[service].push(performance.now() - t0);
+      await deleteSessions(gw.client, [id]);
+    }
+  }
+  const ids = Object.fromEntries(variants.map((v) => [v, newSessionId(`${v}-warm`)])) as Record<SandboxVariant, string>;
+  for (const service of variants) await callService(gw.client, service, ids[service]);
+  for (let round = 0; round <= 5; round++) {
+    for (const service of variants) {
+      const times = await timeEach(SANDBOX_CALLS / 5, () => callService(gw.client, service, ids[service]));
+      if (round > 0) calls[service].push(...times);
+    }
+  }
+  await deleteSessions(gw.client, Object.values(ids));
+  const summary = Object.fromEntries(variants.map((v) => [v, { start: summarize(starts[v]), call: summarize(calls[v]) }]));
+  details['h_sandbox'] = summary;
+  for (const v of variants) {
+    rows.push(
+      { part: 'h', name: `session start + first call p50, ${SANDBOX_VARIANTS[v]}`, value: summary[v]!.start.p50, unit: 'ms' },
+      { part: 'h', name: `warm call p50, ${SANDBOX_VARIANTS[v]}`, value: summary[v]!.call.p50, unit: 'ms' },
+    );
+  }
+  rows.push(
+    { part: 'h', name: 'prlimit cost per session start (p50 difference)', value: summary['echo_sandboxed']!.start.p50 - summary['echo_env_only']!.start.p50, unit: 'ms' },
+  );
+}
+
 async function throughput(gw: BenchGateway, concurrency: number): Promise<void> {
   const ids = Array.from({ length: concurrency }, () => newSessionId(`load${concurrency}`));
   await withSessions(gw, ids, 'echo', async () => {
@@ -393,6 +446,7 @@ async function main(): Promise<number> {
     await phase('(a)+(b) warm calls, direct and via gateway', () => warmCalls(gw));
     await phase('(c) GET tools', () => listTools(gw));
     await phase('(d) first call of new sessions', () => newSessions(gw));
+    await phase('(h) sandbox overhead', () => sandboxOverhead(gw));
     // (f) before (e): the idle reading should not carry the heap growth of a throughput run.
     const isMemoryClean = await phase(`(f) RSS idle and with ${RSS_SESSIONS} sessions`, () => memory(gw));
     await phase('(e) calls/s, 4 sessions', () => throughput(gw, 4));

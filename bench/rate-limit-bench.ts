@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { parseLimits } from '../src/config/limits.js';
 import { createRateLimiter, registerRateLimit } from '../src/http/rate-limit.js';
+import { summarize, timeEach, type Latency } from './lib/stats.js';
 
 const HITS = 200_000;
 const INJECTS_PER_ROUND = 5_000;
@@ -17,22 +18,6 @@ const CLIENTS = Array.from({ length: 1_000 }, (_, i) => `10.0.${i >> 8}.${i & 25
 // High amounts: the bench measures the cost of counting, not of answering 429.
 const ONE_LIMIT = parseLimits('100000000 per minute');
 const TWO_LIMITS = parseLimits('100000000 per second; 100000000 per day');
-
-function summary(samplesMs: number[]): { median: number; p99: number } {
-  const sorted = [...samplesMs].sort((a, b) => a - b);
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-  return { median: at(0.5), p99: at(0.99) };
-}
-
-async function timeEach(count: number, run: (i: number) => Promise<unknown>): Promise<number[]> {
-  const samples = new Array<number>(count);
-  for (let i = 0; i < count; i++) {
-    const start = performance.now();
-    await run(i);
-    samples[i] = performance.now() - start;
-  }
-  return samples;
-}
 
 async function buildApp(limited: boolean): Promise<FastifyInstance> {
   const app = Fastify();
@@ -50,8 +35,8 @@ async function buildApp(limited: boolean): Promise<FastifyInstance> {
   return app;
 }
 
-const row = (name: string, s: { median: number; p99: number }): string =>
-  `${name.padEnd(44)} ${(s.median * 1000).toFixed(1).padStart(8)} µs ${(s.p99 * 1000).toFixed(1).padStart(8)} µs`;
+const row = (name: string, s: Latency): string =>
+  `${name.padEnd(44)} ${(s.p50 * 1000).toFixed(1).padStart(8)} µs ${(s.p99 * 1000).toFixed(1).padStart(8)} µs`;
 
 async function main(): Promise<void> {
   console.log(`node ${process.version}, ${HITS} hits, ${ROUNDS}×${INJECTS_PER_ROUND} injects per app`);
@@ -61,7 +46,7 @@ async function main(): Promise<void> {
   for (const [name, limits] of [['hit(), 1 limit', ONE_LIMIT], ['hit(), 2 limits', TWO_LIMITS]] as const) {
     const clientKey = (i: number): string => CLIENTS[i % CLIENTS.length] ?? '';
     await timeEach(HITS / 10, (i) => limiter.hit('warmup', clientKey(i), limits));
-    console.log(row(name, summary(await timeEach(HITS, (i) => limiter.hit('call', clientKey(i), limits)))));
+    console.log(row(name, summarize(await timeEach(HITS, (i) => limiter.hit('call', clientKey(i), limits)))));
   }
   await limiter.close();
 
@@ -80,12 +65,12 @@ async function main(): Promise<void> {
   }
   await plain.close();
   await limited.close();
-  const without = summary(samples.plain);
-  const withHook = summary(samples.limited);
+  const without = summarize(samples.plain);
+  const withHook = summarize(samples.limited);
   console.log(row('inject round trip, no rate-limit hook', without));
   console.log(row('inject round trip, rate-limit hook (1 limit)', withHook));
   // Only the medians are compared: p99 of ~50k round trips moves by more than the hook costs (GC).
-  console.log(`${'hook overhead (median difference)'.padEnd(44)} ${((withHook.median - without.median) * 1000).toFixed(1).padStart(8)} µs`);
+  console.log(`${'hook overhead (median difference)'.padEnd(44)} ${((withHook.p50 - without.p50) * 1000).toFixed(1).padStart(8)} µs`);
 }
 
 await main();

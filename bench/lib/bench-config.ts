@@ -42,6 +42,11 @@ export async function createBenchSetup(): Promise<BenchSetup> {
       services: {
         echo: { command: [process.execPath, ECHO_SERVER], description: 'bench echo', env },
         todo: { command: [process.execPath, demoServerPath()], description: 'demo to-do list', env },
+        // (h) the sandbox's cost: the same echo server without a warm pool, with the sandbox off,
+        // with the restricted environment and private directory only, and with the default sandbox.
+        echo_bare: { command: [process.execPath, ECHO_SERVER], description: 'echo, no sandbox', env, warm_pool: 0, sandbox: { enabled: false } },
+        echo_env_only: { command: [process.execPath, ECHO_SERVER], description: 'echo, no limits', env, warm_pool: 0, sandbox: { resource_limits: false } },
+        echo_sandboxed: { command: [process.execPath, ECHO_SERVER], description: 'echo, default sandbox', env, warm_pool: 0 },
       },
       // Generous limits: the bench opens 100 sessions at once and churns through 500.
       session: { max_total_sessions: 1000, max_sessions_per_service: 1000, sandbox_dir: sandboxDir },

@@ -6,6 +6,9 @@ import { pollUntil, type LiveProcess } from './processes.js';
 export const FIRST_CALL: Record<string, { tool: string; arguments: Record<string, unknown> }> = {
   echo: { tool: 'echo', arguments: { text: 'hello' } },
   todo: { tool: 'list_todos', arguments: {} },
+  echo_bare: { tool: 'echo', arguments: { text: 'hello' } },
+  echo_env_only: { tool: 'echo', arguments: { text: 'hello' } },
+  echo_sandboxed: { tool: 'echo', arguments: { text: 'hello' } },
 };
 
 /** One call through the gateway; throws unless it is a 200 with a text result that is not a tool error. */
