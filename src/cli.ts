@@ -59,7 +59,9 @@ async function main(): Promise<void> {
 
   let gateway: Gateway;
   try {
-    gateway = await createGateway(config, { logger, env: process.env });
+    // A check starts each service once and stops: no warm servers to fill and drain.
+    const effective = options.check ? withoutWarmPools(config) : config;
+    gateway = await createGateway(effective, { logger, env: process.env });
   } catch (error) {
     return fail(`${source}: ${(error as Error).message}`);
   }
@@ -106,6 +108,11 @@ async function main(): Promise<void> {
   logger.info({ url: `${scheme}://${formatHost(config.server.host)}:${port}` }, 'listening');
   const reports = await gateway.validateServices();
   logger.info({ services: Object.fromEntries(reports.map((report) => [report.service, report.ok ? report.tools : report.error])) }, 'services');
+}
+
+function withoutWarmPools(config: Config): Config {
+  const services = Object.fromEntries(Object.entries(config.services).map(([name, service]) => [name, { ...service, warm_pool: 0 }]));
+  return { ...config, services };
 }
 
 function formatHost(host: string): string {

@@ -108,7 +108,12 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
       throw error;
     }
   };
-  const catalogue = new ToolCatalogue(fetchTools, now);
+  // Tracked so that close() also waits for a listing server that is still starting.
+  const catalogue = new ToolCatalogue((service) => {
+    const listing = fetchTools(service);
+    track(listing);
+    return listing;
+  }, now);
   const toolCalls = new ToolCalls({ config, registry, catalogue, logger, now });
 
   const tls = await loadTls({ security: config.security, cwd });
