@@ -1,7 +1,9 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Config, ServiceConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import type { SessionServer, StartServer } from '../upstream/launcher.js';
+import type { Upstream } from '../upstream/mcp-client.js';
 import { ServerSupply } from './server-supply.js';
 import { Session } from './session.js';
 
@@ -27,6 +29,10 @@ type CloseReason = 'deleted' | 'idle' | 'crashed' | 'shutdown' | 'hangup';
 export class SessionRegistry {
   private readonly sessions = new Map<string, Session>();
   private readonly starting = new Map<string, Promise<Session>>();
+  /** Starts whose session id was closed (DELETE, hangup) before they finished: they close on arrival. */
+  private readonly cancelledStarts = new Set<string>();
+  /** Sessions per server: one exit listener per process, also for a shared server used by many. */
+  private readonly byUpstream = new Map<Upstream, Set<Session>>();
   private readonly disposing = new Set<Promise<void>>();
   private isShuttingDown = false;
   private readonly supply: ServerSupply;
@@ -54,7 +60,7 @@ export class SessionRegistry {
 
   /** The live session for (id, service), started by this call if there is none (`created`). */
   async acquire(serviceName: string, sessionId: string, options: AcquireOptions = {}): Promise<{ session: Session; created: boolean }> {
-    const service = this.enabledService(serviceName);
+    const service = enabledService(this.deps.config, serviceName);
     const key = sessionKey(sessionId, serviceName);
     const existing = this.sessions.get(key);
     if (existing) {
@@ -73,11 +79,6 @@ export class SessionRegistry {
     return { session: await start, created: true };
   }
 
-  /** Live session of (id, service) if there is one; never starts anything. */
-  find(serviceName: string, sessionId: string): Session | undefined {
-    return this.sessions.get(sessionKey(sessionId, serviceName));
-  }
-
   /** Any live session of a service (used to refresh its tool list without spawning). */
   anyOf(serviceName: string): Session | undefined {
     for (const session of this.sessions.values()) if (session.service === serviceName && session.upstream.isAlive) return session;
@@ -88,13 +89,22 @@ export class SessionRegistry {
     return [...this.sessions.values()];
   }
 
-  /** Closes every service of a session id without waiting for the processes; false when there was none. */
+  /**
+   * Closes every service of a session id without waiting for the processes, including sessions
+   * still starting (a caller who hangs up during the first call); false when there was none.
+   */
   closeSessionId(sessionId: string, reason: CloseReason = 'deleted'): boolean {
     let found = false;
     for (const session of this.sessions.values()) {
       if (session.id === sessionId) {
         found = true;
         this.close(session, reason);
+      }
+    }
+    for (const key of this.starting.keys()) {
+      if (key.startsWith(`${sessionId}\0`)) {
+        found = true;
+        this.cancelledStarts.add(key);
       }
     }
     return found;
@@ -113,18 +123,21 @@ export class SessionRegistry {
     return closed;
   }
 
-  /** Refuses new sessions, closes all, and resolves when every process tree and directory is gone. */
-  async closeAll(): Promise<void> {
+  /**
+   * Refuses new sessions, closes all, and resolves when every process tree and directory is gone.
+   * Starts in progress get `startWaitMs` to finish (a server that never answers its handshake
+   * must not hold shutdown for its whole start timeout); the caller kills what is left.
+   */
+  async closeAll(startWaitMs: number): Promise<void> {
     this.isShuttingDown = true;
-    await Promise.allSettled(this.starting.values());
+    const bound = new AbortController();
+    await Promise.race([
+      Promise.allSettled(this.starting.values()),
+      delay(startWaitMs, undefined, { signal: bound.signal }).catch(() => {}),
+    ]);
+    bound.abort();
     for (const session of this.sessions.values()) this.close(session, 'shutdown');
     await Promise.allSettled([...this.disposing, this.supply.drain()]);
-  }
-
-  /** Synchronous last resort for a gateway that is exiting: SIGKILL every process group. */
-  killAllNow(): void {
-    for (const session of this.sessions.values()) session.upstream.killNow();
-    this.supply.killAllNow();
   }
 
   countFor(serviceName: string): number {
@@ -143,6 +156,7 @@ export class SessionRegistry {
     session.isClosed = true;
     const key = sessionKey(session.id, session.service);
     if (this.sessions.get(key) === session) this.sessions.delete(key);
+    this.byUpstream.get(session.upstream)?.delete(session);
     this.deps.logger.info(
       { event: 'session_closed', sessionId: session.id, service: session.service, reason, calls: session.calls },
       'session closed',
@@ -160,25 +174,37 @@ export class SessionRegistry {
     const server = await this.supply.take(service, sessionId);
     const idleTimeoutSec = options.idleTimeoutSec ?? this.deps.config.session.default_timeout;
     const session = new Session(sessionId, service.name, server, idleTimeoutSec * 1000, options.metadata ?? {}, this.deps.now());
-    if (this.isShuttingDown) {
-      this.close(session, 'shutdown');
-      throw new GatewayError('SHUTTING_DOWN', 'Gateway is shutting down');
+    if (this.isShuttingDown || this.cancelledStarts.delete(key)) {
+      this.close(session, this.isShuttingDown ? 'shutdown' : 'deleted');
+      throw this.isShuttingDown
+        ? new GatewayError('SHUTTING_DOWN', 'Gateway is shutting down')
+        : new GatewayError('SERVER_EXITED', `MCP server for '${service.name}' exited (session ${sessionId} was closed while it started)`);
     }
     this.sessions.set(key, session);
-    void server.upstream.ended.then((exit) => {
-      if (session.isClosed) return;
-      this.deps.logger.warn({ sessionId, service: service.name, exit, stderr: server.upstream.stderrTail() }, 'mcp server exited');
-      this.close(session, 'crashed');
-    });
+    this.watchExit(session);
     this.deps.logger.info({ sessionId, service: service.name, pid: server.upstream.pid, era: server.upstream.era }, 'session started');
     return session;
   }
 
-  private enabledService(name: string): ServiceConfig {
-    const service = this.deps.config.services[name];
-    if (!service?.enabled) throw new GatewayError('UNKNOWN_SERVICE', `Unknown service: ${name}`);
-    return service;
+  /** A server that exits closes every session on it at once: their calls in flight have already failed (SPEC §5). */
+  private watchExit(session: Session): void {
+    const { upstream } = session;
+    let sessions = this.byUpstream.get(upstream);
+    if (!sessions) {
+      const onUpstream = new Set<Session>();
+      sessions = onUpstream;
+      this.byUpstream.set(upstream, onUpstream);
+      void upstream.ended.then((exit) => {
+        this.byUpstream.delete(upstream);
+        for (const crashed of onUpstream) {
+          this.deps.logger.warn({ sessionId: crashed.id, service: crashed.service, exit, stderr: upstream.stderrTail() }, 'mcp server exited');
+          this.close(crashed, 'crashed');
+        }
+      });
+    }
+    sessions.add(session);
   }
+
 
   /** Warm servers count within the limits (issue 6): they are processes waiting to become sessions. */
   private hasRoomForWarm(serviceName: string): boolean {
@@ -195,6 +221,13 @@ export class SessionRegistry {
     }
     if (this.size >= total) throw new GatewayError('SESSION_LIMIT', `Maximum session limit (${total}) reached`);
   }
+}
+
+/** The configured, enabled service called `name`, or UNKNOWN_SERVICE (SPEC §4.1). */
+export function enabledService(config: Pick<Config, 'services'>, name: string): ServiceConfig {
+  const service = config.services[name];
+  if (!service?.enabled) throw new GatewayError('UNKNOWN_SERVICE', `Unknown service: ${name}`);
+  return service;
 }
 
 function sessionKey(sessionId: string, service: string): string {

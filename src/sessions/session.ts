@@ -6,6 +6,8 @@ export class Session {
   readonly createdAt: number;
   lastAccessed: number;
   calls = 0;
+  /** Calls running right now: a session is never idle while one runs, however long it takes. */
+  inFlight = 0;
   isClosed = false;
 
   constructor(
@@ -25,6 +27,6 @@ export class Session {
   }
 
   isExpired(now: number): boolean {
-    return now - this.lastAccessed >= this.idleTimeoutMs;
+    return this.inFlight === 0 && now - this.lastAccessed >= this.idleTimeoutMs;
   }
 }

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config, ServiceConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import type { ToolCatalogue } from '../upstream/catalogue.js';
-import type { SessionRegistry } from './registry.js';
+import { enabledService, type SessionRegistry } from './registry.js';
 
 export interface ToolCallRequest {
   service: string;
@@ -41,9 +41,7 @@ export class ToolCalls {
   }
 
   service(name: string): ServiceConfig {
-    const service = this.deps.config.services[name];
-    if (!service?.enabled) throw new GatewayError('UNKNOWN_SERVICE', `Unknown service: ${name}`);
-    return service;
+    return enabledService(this.deps.config, name);
   }
 
   cachedTools(serviceName: string): Tool[] | undefined {
@@ -70,6 +68,7 @@ export class ToolCalls {
       'tool call',
     );
     const timeoutMs = service.call_timeout * 1000;
+    session.inFlight += 1;
     try {
       const result = await session.upstream.callTool(request.tool, request.arguments, {
         timeoutMs,
@@ -80,6 +79,7 @@ export class ToolCalls {
       session.lastAccessed = this.deps.now();
       return { result, sessionCreated: created };
     } finally {
+      session.inFlight -= 1;
       // Replace the warm server this session may have taken only once its first answer is on its
       // way: spawning blocks the event loop for ~5 ms (measured), which the first call should not wait for.
       if (created) setImmediate(() => this.deps.registry.warmUp(service.name));
