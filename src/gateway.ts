@@ -13,7 +13,7 @@ import { ToolCalls } from './sessions/tool-calls.js';
 import { ToolCatalogue } from './upstream/catalogue.js';
 import { createLauncher } from './upstream/launcher.js';
 import type { EraVerdicts } from './upstream/mcp-client.js';
-import type { CloseTimings } from './upstream/process.js';
+import { ProcessGroups, type CloseTimings } from './upstream/process.js';
 import { createMemoryWatchdog } from './upstream/memory-watchdog.js';
 import { describeProtections, type SandboxHost, type SandboxTools } from './upstream/sandbox.js';
 import { findSandboxTools } from './upstream/sandbox-tools.js';
@@ -54,6 +54,10 @@ export interface Gateway {
 /** How long a legacy server may leave `server/discover` unanswered before it counts as legacy. */
 const PROBE_TIMEOUT_MS = 3000;
 const MEMORY_CHECK_INTERVAL_MS = 500;
+/** How long a shutdown lets requests, and then session starts, finish (SPEC §2: bounded, e.g. 10 s). */
+const DRAIN_MS = 10_000;
+
+const wait = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms).unref());
 
 /** The composition root: the only place that constructs collaborators. */
 export async function createGateway(config: Config, options: GatewayOptions): Promise<Gateway> {
@@ -69,6 +73,7 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
     void settled.finally(() => background.delete(settled));
   };
 
+  const groups = new ProcessGroups();
   const host: SandboxHost = { tools: options.sandboxTools ?? (await findSandboxTools()), isRoot: process.getuid?.() === 0 };
   const startServer = createLauncher({
     sandboxDir: resolve(cwd, config.session.sandbox_dir),
@@ -81,6 +86,7 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
     logger,
     probeTimeoutMs: PROBE_TIMEOUT_MS,
     timings: options.closeTimings,
+    groups,
     onToolsChanged: (service, tools) => catalogue.store(service, tools),
   });
   const registry = new SessionRegistry({ config, startServer, now, logger });
@@ -164,16 +170,22 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
     },
     async close() {
       clearInterval(sweeper);
+      const drainMs = options.drainMs ?? DRAIN_MS;
       const drained = app.close();
-      const drainTimer = new Promise<void>((done) => setTimeout(done, options.drainMs ?? 10_000).unref());
-      await Promise.race([drained, drainTimer]);
-      await registry.closeAll();
+      await Promise.race([drained, wait(drainMs)]);
+      await registry.closeAll(drainMs);
+      await Promise.race([Promise.allSettled(background), wait(drainMs)]);
+      // Whatever is still running (a start that never finished, a listing server) ends now, which
+      // also ends the requests still waiting on it.
+      await groups.killAll();
+      await Promise.race([drained, wait(drainMs)]);
+      // After that nothing may keep the server open, not even a stalled client.
+      app.server.closeAllConnections();
       await drained;
-      await Promise.allSettled(background);
       await rateLimiter?.close();
     },
     killAllNow() {
-      registry.killAllNow();
+      groups.killAllNow();
     },
   };
 }

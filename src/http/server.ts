@@ -97,6 +97,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
+  // Once close() has begun, an answer ends its keep-alive connection: otherwise a connection that
+  // goes idle after the close started holds the server open until its keep-alive timeout.
+  app.addHook('onSend', async (_request, reply) => {
+    if (!app.server.listening) reply.header('connection', 'close');
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     request.log.info({ method: request.method, url: sanitize(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
   });

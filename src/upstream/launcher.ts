@@ -4,7 +4,7 @@ import type { ServiceConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import type { WatchMemory } from './memory-watchdog.js';
 import { Upstream, type EraVerdicts } from './mcp-client.js';
-import type { CloseTimings } from './process.js';
+import type { CloseTimings, ProcessGroups } from './process.js';
 import { buildLaunch, serverOwner, type SandboxHost } from './sandbox.js';
 import { createSessionDir, removeSessionDir } from './session-dir.js';
 
@@ -22,6 +22,7 @@ export interface LauncherDeps {
   logger: Logger;
   probeTimeoutMs: number;
   timings?: CloseTimings;
+  groups: ProcessGroups;
   onToolsChanged: (service: string, tools: Tool[]) => void;
 }
 
@@ -58,6 +59,7 @@ export function createLauncher(deps: LauncherDeps): StartServer {
         startTimeoutMs: service.call_timeout * 1000,
         probeTimeoutMs: deps.probeTimeoutMs,
         timings: deps.timings,
+        groups: deps.groups,
         onToolsChanged: (tools) => deps.onToolsChanged(service.name, tools),
       });
       const limitMb = launch.watchMemoryMb;

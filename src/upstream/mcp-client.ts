@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
 import { isPlainObject } from '../json.js';
 import { VERSION } from '../version.js';
-import { describeExit, ProcessHandle, type CloseTimings, type ExitInfo, type Launch } from './process.js';
+import { describeExit, ProcessHandle, type CloseTimings, type ExitInfo, type Launch, type ProcessGroups } from './process.js';
 import { ProcessTransport } from './stdio-transport.js';
 
 /** Remembered protocol era per service, so a session start never probes again (SPEC §6). */
@@ -28,6 +28,8 @@ export interface ConnectOptions {
   /** How long a `server/discover` probe may go unanswered before the server counts as legacy. */
   probeTimeoutMs: number;
   timings?: CloseTimings;
+  /** Where every spawned group is registered, so shutdown can find it in any state. */
+  groups: ProcessGroups;
   onToolsChanged?: (tools: Tool[]) => void;
 }
 
@@ -40,6 +42,8 @@ export interface CallOptions {
 }
 
 const STDERR_LINES_IN_ERRORS = 5;
+/** Non-JSON stdout lines logged per server before only every 1000th is. */
+const NOISE_LINES_LOGGED = 10;
 
 /**
  * The result schema handed to the SDK for tools/call. The gateway relays results rather than
@@ -79,6 +83,7 @@ export class Upstream {
     try {
       handle = await ProcessHandle.spawn(options.launch, {
         timings: options.timings,
+        groups: options.groups,
         onStderrLine: logger.isLevelEnabled('debug') ? (line) => logger.debug({ line }, 'server stderr') : undefined,
       });
     } catch (error) {
@@ -96,7 +101,14 @@ export class Upstream {
       },
     );
     client.onerror = (error) => logger.debug({ err: error }, 'mcp client error');
-    const transport = new ProcessTransport(handle, (line) => logger.warn({ line: line.slice(0, 200) }, 'non-JSON line on server stdout skipped'));
+    let noiseLines = 0;
+    const transport = new ProcessTransport(handle, (line) => {
+      // Logged, but bounded: a server that prints garbage all day must not flood the log.
+      noiseLines += 1;
+      if (noiseLines <= NOISE_LINES_LOGGED || noiseLines % 1000 === 0) {
+        logger.warn({ line: line.slice(0, 200), count: noiseLines }, 'non-JSON line on server stdout skipped');
+      }
+    });
     const prior = options.eras.get(service);
     const abandon = new AbortController();
     const startTimer = setTimeout(() => abandon.abort(), options.startTimeoutMs);
@@ -106,8 +118,10 @@ export class Upstream {
         rejectOnAbort(abandon.signal, `no answer to the MCP handshake within ${options.startTimeoutMs / 1000}s`),
       ]);
     } catch (error) {
-      void handle.close();
-      throw await startFailure(service, handle, error);
+      const failure = await startFailure(service, handle, error);
+      // The tree is gone before the caller hears of it: its directory is removed next (SPEC §5).
+      await handle.close();
+      throw failure;
     } finally {
       clearTimeout(startTimer);
     }
@@ -173,10 +187,6 @@ export class Upstream {
   /** Ends the process tree; resolves when it is gone. */
   close(): Promise<void> {
     return this.handle.close();
-  }
-
-  killNow(): void {
-    this.handle.killNow();
   }
 
   private callFailure(error: unknown, timeoutMs: number): GatewayError {

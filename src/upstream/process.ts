@@ -33,6 +33,34 @@ export function describeExit(exit: ExitInfo): string {
 }
 
 /**
+ * Every process group the gateway has started and not yet seen gone: the one place a shutdown
+ * can find all of them, whatever state their session is in (starting, warm, closing, listing).
+ */
+export class ProcessGroups {
+  private readonly live = new Set<ProcessHandle>();
+
+  track(handle: ProcessHandle): void {
+    this.live.add(handle);
+    void handle.closed.then(() => this.live.delete(handle));
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  /** Synchronous last resort (process exit): SIGKILL every group. */
+  killAllNow(): void {
+    for (const handle of this.live) handle.killNow();
+  }
+
+  /** SIGKILLs every group left and resolves when all of them are gone. */
+  async killAll(): Promise<void> {
+    this.killAllNow();
+    await Promise.allSettled([...this.live].map((handle) => handle.close()));
+  }
+}
+
+/**
  * One MCP server process and everything it starts. The child leads its own process group
  * (`detached`), so signals reach grandchildren too: the SDK's stdio transport signals only the
  * direct child and leaves `sh -c` / `npx` grandchildren behind (SPEC §11).
@@ -47,6 +75,9 @@ export class ProcessHandle {
   private exitInfo: ExitInfo | undefined;
   private readonly stderrEnded: Promise<void>;
   private closing: Promise<void> | undefined;
+  private markClosed!: () => void;
+  /** Resolves once close() has seen the whole group gone. */
+  readonly closed = new Promise<void>((resolve) => (this.markClosed = resolve));
 
   private constructor(
     private readonly child: ChildProcess,
@@ -74,7 +105,7 @@ export class ProcessHandle {
   /** Spawns without a shell; rejects at once when the command cannot be executed. */
   static async spawn(
     launch: Launch,
-    options: { timings?: CloseTimings; onStderrLine?: (line: string) => void } = {},
+    options: { timings?: CloseTimings; onStderrLine?: (line: string) => void; groups?: ProcessGroups } = {},
   ): Promise<ProcessHandle> {
     const child = spawn(launch.command, launch.args, {
       env: launch.env,
@@ -89,7 +120,9 @@ export class ProcessHandle {
     });
     child.removeAllListeners('error');
     child.on('error', () => {});
-    return new ProcessHandle(child, options.timings ?? DEFAULT_CLOSE_TIMINGS, options.onStderrLine);
+    const handle = new ProcessHandle(child, options.timings ?? DEFAULT_CLOSE_TIMINGS, options.onStderrLine);
+    options.groups?.track(handle);
+    return handle;
   }
 
   get isAlive(): boolean {
@@ -106,7 +139,7 @@ export class ProcessHandle {
    * left. Safe to call many times and after the child died on its own (its children may not have).
    */
   close(): Promise<void> {
-    this.closing ??= this.runCloseLadder();
+    this.closing ??= this.runCloseLadder().finally(() => this.markClosed());
     return this.closing;
   }
 

@@ -132,3 +132,37 @@ describe('tool catalogue (§6)', () => {
     expect(FIXTURE_SERVER).toBeTruthy();
   });
 });
+
+describe('closing races (§5)', () => {
+  test('a session is never idle while one of its calls runs', async () => {
+    let now = Date.now();
+    const gw = await gatewayFor({ services: { fx: fixtureService() }, session: { default_timeout: 60 } }, { now: () => now });
+    await gw.call('fx', { tool: 'echo', session_id: 'busy', arguments: { text: 'x' } });
+    const running = gw.call('fx', { tool: 'slow', session_id: 'busy', arguments: { ms: 500 } });
+    await waitFor(() => gw.gateway.registry.list()[0]?.inFlight === 1, { what: 'call in flight' });
+    now += 3_600_000;
+    expect(gw.gateway.registry.sweep()).toBe(0);
+    expect((await running).status).toBe(200);
+  });
+
+  test('DELETE during a session\'s first start closes it once started; nothing is left', async () => {
+    const gw = await gatewayFor({ services: { slow: fixtureService(['slow-start'], { env: { FIXTURE_START_DELAY_MS: '800' } }) } });
+    const first = gw.call('slow', { tool: 'echo', session_id: 'early', arguments: { text: 'x' } });
+    await waitFor(() => gw.gateway.registry.size === 1, { what: 'start in progress' });
+    expect((await gw.request('DELETE', '/sessions/early')).status).toBe(200);
+    expect((await first).status).toBe(502);
+    expect(Object.keys((await gw.request('GET', '/sessions')).body)).toEqual([]);
+    await waitFor(async () => (await gw.processes()).length === 0, { what: 'cancelled start cleaned up' });
+  });
+
+  test('close() ends a server that is stuck in its handshake, without waiting for its start timeout', async () => {
+    const gw = await startTestGateway({
+      services: { stuck: fixtureService(['slow-start', 'ignore-sigterm'], { call_timeout: 3600, env: { FIXTURE_START_DELAY_MS: '3600000' } }) },
+    }, { drainMs: 200, skipValidation: true });
+    const call = gw.call('stuck', { tool: 'echo', session_id: 's', arguments: { text: 'x' } });
+    await waitFor(async () => (await gw.processes()).length === 1, { what: 'stuck server running' });
+    await gw.close();
+    expect(await gw.processes()).toEqual([]);
+    expect((await call.catch(() => ({ status: 0 }))).status).not.toBe(200);
+  });
+});
