@@ -41,7 +41,7 @@ async function main(): Promise<void> {
       config = await loadConfigFile(source, { env: process.env, onWarning });
     }
   } catch (error) {
-    return fail(error instanceof ConfigError ? error.message : `${options.config}: ${(error as Error).message}`);
+    return fail(error instanceof ConfigError ? error.message : `${options.config ?? 'config.json'}: ${(error as Error).message}`);
   }
   const credentials = credentialProblems(config);
   if (credentials.errors.length > 0) return fail(`${source}: ${credentials.errors.join('; ')}`);

@@ -25,7 +25,7 @@ export class ServerSupply {
   private readonly warming = new Map<string, number>();
   /** Sessions waiting for a warm server that is still starting (handing it over beats a second start). */
   private readonly waiting = new Map<string, Array<(server: SessionServer | undefined) => void>>();
-  private readonly backoff = new Map<string, { delayMs: number; retryAt: number }>();
+  private readonly backoff = new Map<string, { delayMs: number; retryAt: number; retry: NodeJS.Timeout }>();
   private readonly shared = new Map<string, Promise<SessionServer>>();
   private readonly disposing = new Set<Promise<void>>();
   /** Warm starts in flight: drain waits for them, since each ends in a process to dispose. */
@@ -39,7 +39,12 @@ export class ServerSupply {
     if (service.session_mode === 'shared') return this.sharedServer(service);
     // The caller refills once the new session is counted, so the pool never overshoots the limits.
     const ready = this.warm.get(service.name)?.shift();
-    if (ready) return ready;
+    if (ready) {
+      // Served a session: the service's warm starts are healthy again.
+      clearTimeout(this.backoff.get(service.name)?.retry);
+      this.backoff.delete(service.name);
+      return ready;
+    }
     const queue = this.waiting.get(service.name) ?? [];
     if ((this.warming.get(service.name) ?? 0) > queue.length) {
       this.waiting.set(service.name, queue);
@@ -72,7 +77,6 @@ export class ServerSupply {
       void started.then(
         (server) => {
           settle();
-          this.backoff.delete(service.name);
           const waiter = this.waiting.get(service.name)?.shift();
           if (waiter) waiter(server);
           else if (this.isDraining) this.dispose(server);
@@ -81,9 +85,7 @@ export class ServerSupply {
         (error: unknown) => {
           settle();
           this.waiting.get(service.name)?.shift()?.(undefined);
-          const delayMs = Math.min((backoff?.delayMs ?? FIRST_BACKOFF_MS / 2) * 2, MAX_BACKOFF_MS);
-          this.backoff.set(service.name, { delayMs, retryAt: this.deps.now() + delayMs });
-          this.deps.logger.warn({ service: service.name, err: (error as Error).message, retryInMs: delayMs }, 'warm server failed to start');
+          this.backOff(service, error);
         },
       );
     }
@@ -103,15 +105,12 @@ export class ServerSupply {
   /** Ends every warm and shared server; resolves when their process trees are gone. */
   async drain(): Promise<void> {
     this.isDraining = true;
+    for (const { retry } of this.backoff.values()) clearTimeout(retry);
     for (const servers of this.warm.values()) for (const server of servers.splice(0)) this.dispose(server);
     for (const pending of this.shared.values()) void pending.then((server) => this.dispose(server), () => {});
     this.shared.clear();
     await Promise.allSettled(this.pendingStarts);
     while (this.disposing.size > 0) await Promise.allSettled(this.disposing);
-  }
-
-  killAllNow(): void {
-    for (const servers of this.warm.values()) for (const server of servers) server.upstream.killNow();
   }
 
   /**
@@ -130,6 +129,17 @@ export class ServerSupply {
     }
   }
 
+  /** The next warm start of `service` waits, twice as long after each failure in a row. */
+  private backOff(service: ServiceConfig, error: unknown): void {
+    const previous = this.backoff.get(service.name);
+    const delayMs = Math.min((previous?.delayMs ?? FIRST_BACKOFF_MS / 2) * 2, MAX_BACKOFF_MS);
+    clearTimeout(previous?.retry);
+    // The pool is topped up again once the wait is over, even if no session comes by to ask.
+    const retry = setTimeout(() => this.refill(service), delayMs).unref();
+    this.backoff.set(service.name, { delayMs, retryAt: this.deps.now() + delayMs, retry });
+    this.deps.logger.warn({ service: service.name, err: (error as Error).message, retryInMs: delayMs }, 'warm server failed');
+  }
+
   private keepWarm(service: ServiceConfig, server: SessionServer): void {
     const list = this.warm.get(service.name) ?? [];
     this.warm.set(service.name, list);
@@ -140,6 +150,8 @@ export class ServerSupply {
       if (index === -1) return;
       list.splice(index, 1);
       this.dispose(server);
+      // Dying unused counts as a failed start: a server that keeps exiting is not respawned in a loop.
+      this.backOff(service, new Error('warm server exited before it was used'));
       this.refill(service);
     });
   }

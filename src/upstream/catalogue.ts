@@ -8,6 +8,8 @@ import type { Tool } from '@modelcontextprotocol/client';
 export class ToolCatalogue {
   private readonly lists = new Map<string, { tools: Tool[]; names: Set<string>; refreshedAt: number }>();
   private readonly refreshing = new Map<string, Promise<Tool[]>>();
+  /** The last failed refresh per service: repeated within the interval, it is answered from here. */
+  private readonly failures = new Map<string, { error: unknown; at: number }>();
 
   constructor(
     private readonly fetchTools: (service: string) => Promise<Tool[]>,
@@ -38,15 +40,28 @@ export class ToolCatalogue {
     return tools.some((candidate) => candidate.name === tool);
   }
 
-  /** Concurrent refreshes of one service share one fetch. */
+  /**
+   * Concurrent refreshes of one service share one fetch, and a service whose last refresh failed
+   * less than the interval ago gets that failure again: a broken service must not cost a spawn
+   * per request (SPEC §6).
+   */
   refresh(service: string): Promise<Tool[]> {
+    const failure = this.failures.get(service);
+    if (failure && this.now() - failure.at < this.minRefreshIntervalMs) return Promise.reject(failure.error);
     let pending = this.refreshing.get(service);
     if (!pending) {
       pending = this.fetchTools(service)
-        .then((tools) => {
-          this.store(service, tools);
-          return tools;
-        })
+        .then(
+          (tools) => {
+            this.failures.delete(service);
+            this.store(service, tools);
+            return tools;
+          },
+          (error: unknown) => {
+            this.failures.set(service, { error, at: this.now() });
+            throw error;
+          },
+        )
         .finally(() => this.refreshing.delete(service));
       this.refreshing.set(service, pending);
     }

@@ -83,6 +83,8 @@ export function createMemoryWatchdog(deps: { intervalMs: number }): WatchMemory 
         watches.delete(watch);
         watch.onExceeded(rssMb);
       }
+    } catch {
+      // A scan that fails (EMFILE, a /proc race) is skipped; the next tick tries again.
     } finally {
       timer = undefined;
       schedule();
