@@ -1,4 +1,5 @@
 import type { CallToolResult, ContentBlock } from '@modelcontextprotocol/client';
+import { isPlainObject } from '../json.js';
 
 /**
  * One text rendering of an MCP tool result, shared by the REST `result` field and the SWAIG
@@ -37,14 +38,14 @@ const RENDERERS = {
   audio: (block) => mediaPlaceholder('audio', block),
   resource_link: (block) => ({ text: resourcePlaceholder(block.uri), isText: false }),
   resource: (block) => {
-    const resource = isRecord(block.resource) ? block.resource : {};
+    const resource = isPlainObject(block.resource) ? block.resource : {};
     if (typeof resource.text === 'string') return { text: resource.text, isText: true };
     return { text: resourcePlaceholder(resource.uri), isText: false };
   },
 } satisfies Record<ContentBlock['type'], BlockRenderer>;
 
 function renderBlock(block: unknown): RenderedBlock {
-  if (!isRecord(block)) return { text: '[unknown]', isText: false };
+  if (!isPlainObject(block)) return { text: '[unknown]', isText: false };
   const type = typeof block.type === 'string' ? block.type : 'unknown';
   // Servers on newer protocol revisions may send block types this SDK does not know.
   const render: BlockRenderer | undefined = Object.hasOwn(RENDERERS, type)
@@ -81,6 +82,3 @@ function formatBytes(bytes: number): string {
   return `${(bytes / 1_000_000).toFixed(1)} MB`;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

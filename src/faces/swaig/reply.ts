@@ -1,5 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/client';
 import { renderResultText } from '../render.js';
+import { isPlainObject } from '../../json.js';
 
 /** The SWAIG function reply (swaig-protocol.md §2.1); sent with HTTP 200 whatever happened. */
 export interface SwaigReply {
@@ -20,10 +21,10 @@ export function renderSwaigResponse(result: CallToolResult, maxChars: number): S
   const text = renderResultText(result);
   const reply: SwaigReply = { response: truncate(result.isError === true ? `Tool error: ${text}` : text, maxChars) };
   const swaig = result._meta?.swaig;
-  if (!isRecord(swaig)) return reply;
+  if (!isPlainObject(swaig)) return reply;
   // SWAIG takes one action object or an array of them; the reply always uses the array form.
   if (Array.isArray(swaig.action)) reply.action = swaig.action;
-  else if (isRecord(swaig.action)) reply.action = [swaig.action];
+  else if (isPlainObject(swaig.action)) reply.action = [swaig.action];
   if (typeof swaig.post_process === 'boolean') reply.post_process = swaig.post_process;
   return reply;
 }
@@ -41,6 +42,3 @@ function cutAt(text: string, end: number): string {
   return text.slice(0, last >= 0xd800 && last <= 0xdbff ? end - 1 : end);
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

@@ -1,4 +1,5 @@
 import { isSwaigValueOfType, isValidPattern, SWAIG_STRING_FORMATS } from './validate-parameters.js';
+import { isPlainObject } from '../../json.js';
 
 /** A SWAIG function's `parameters` (swaig-protocol.md §3.3): nothing else is allowed at the top. */
 export interface SwaigParameters {
@@ -85,7 +86,7 @@ function parameters(objects: readonly ObjectProperty[], required: 'all' | 'commo
 
 function reduceNode(schema: unknown, ctx: Context): SwaigProperty {
   // `true`, `{}` and anything unusable accept every value, and any string is one.
-  if (!isRecord(schema)) return { type: 'string' };
+  if (!isPlainObject(schema)) return { type: 'string' };
   const { node: found, refs, cycle } = expandRefs(schema, ctx);
   if (cycle) return cutNode(found, cycle.target, `Recursive: same structure as ${refName(cycle.ref)}.`);
   if (ctx.depth > MAX_DEPTH) return cutNode(found, undefined, 'Nested too deeply to describe here.');
@@ -130,7 +131,7 @@ function expandRefs(schema: Json, ctx: Context): Expanded {
     if (refs.includes(ref)) return { node: siblings, refs, cycle: { ref, target } };
     refs = [...refs, ref];
     // An unresolvable reference (external, $anchor) leaves only what its siblings say.
-    if (!isRecord(target)) return { node: siblings, refs };
+    if (!isPlainObject(target)) return { node: siblings, refs };
     node = withLocalDescription(mergeSchemas(target, omit(siblings, 'description')) ?? target, siblings);
   }
   return { node, refs };
@@ -164,9 +165,9 @@ function refName(ref: string): string {
 
 /** Where expansion must stop: an object stays an object, anything else is passed as JSON text. */
 function cutNode(node: Json, target: unknown, note: string): SwaigProperty {
-  const shape = isRecord(target) ? { ...target, ...node } : node;
+  const shape = isPlainObject(target) ? { ...target, ...node } : node;
   const description = descriptionOf(shape);
-  if (shape.type === 'object' || isRecord(shape.properties)) {
+  if (shape.type === 'object' || isPlainObject(shape.properties)) {
     return { type: 'object', description: joinText(description, note) };
   }
   return { type: 'string', description: joinText(description, `${note} Pass it as JSON text.`) };
@@ -176,7 +177,7 @@ function reduceAllOf(siblings: Json, members: unknown[], ctx: Context): SwaigPro
   let merged: Json | undefined = omit(siblings, 'description');
   let refs = ctx.refs;
   for (const member of members) {
-    if (!isRecord(member)) continue;
+    if (!isPlainObject(member)) continue;
     const expanded = expandRefs(member, { ...ctx, refs });
     refs = expanded.refs;
     // A member that only repeats an enclosing definition adds no constraint.
@@ -196,7 +197,7 @@ function reduceAllOf(siblings: Json, members: unknown[], ctx: Context): SwaigPro
 function reduceUnion(key: 'anyOf' | 'oneOf', siblings: Json, members: unknown[], ctx: Context): SwaigProperty {
   const child = { ...ctx, depth: ctx.depth + 1 };
   const branch = (member: unknown): unknown =>
-    isRecord(member) ? (mergeSchemas(siblings, member) ?? withDescription(member, descriptionOf(siblings))) : siblings;
+    isPlainObject(member) ? (mergeSchemas(siblings, member) ?? withDescription(member, descriptionOf(siblings))) : siblings;
   const reduced = members.filter((member) => member !== false).map((member) => reduceNode(branch(member), child));
   const kept = reduced.filter((member) => !('type' in member && member.type === 'null'));
   const hasNull = kept.length < reduced.length;
@@ -267,14 +268,14 @@ function reduceItems(node: Json, ctx: Context): SwaigProperty {
   // Tuples (`prefixItems`, draft-07 `items: [...]`) become "any of the listed item schemas".
   const members = [
     ...(Array.isArray(node.prefixItems) ? node.prefixItems : []),
-    ...(Array.isArray(node.items) ? node.items : isRecord(node.items) ? [node.items] : []),
+    ...(Array.isArray(node.items) ? node.items : isPlainObject(node.items) ? [node.items] : []),
   ];
   if (members.length > 1) return reduceUnion('anyOf', {}, members, ctx);
   return reduceNode(members[0], ctx);
 }
 
 function objectKeywords(node: Json, ctx: Context): Json {
-  if (!isRecord(node.properties)) return {};
+  if (!isPlainObject(node.properties)) return {};
   const entries = Object.entries(node.properties).filter(([, schema]) => schema !== false);
   const properties = Object.fromEntries(entries.map(([name, schema]) => [name, reduceNode(schema, ctx)]));
   const required = Array.isArray(node.required)
@@ -373,14 +374,14 @@ function mergeSchemas(a: Json, b: Json): Json | undefined {
       const common = current.filter((item) => allowed.has(JSON.stringify(item)));
       if (common.length === 0) return undefined;
       out.enum = common;
-    } else if (key === 'properties' && isRecord(current) && isRecord(value)) {
+    } else if (key === 'properties' && isPlainObject(current) && isPlainObject(value)) {
       const merged = new Map(Object.entries(current));
       for (const [name, schema] of Object.entries(value)) {
         const existing = merged.get(name);
         merged.set(name, existing === undefined ? schema : { allOf: [existing, schema] });
       }
       out.properties = Object.fromEntries(merged);
-    } else if (key === 'items' && isRecord(current) && isRecord(value)) out.items = { allOf: [current, value] };
+    } else if (key === 'items' && isPlainObject(current) && isPlainObject(value)) out.items = { allOf: [current, value] };
     else if (key === 'required' && Array.isArray(current) && Array.isArray(value)) out.required = [...current, ...value];
     else if (key === 'allOf' && Array.isArray(current) && Array.isArray(value)) out.allOf = [...current, ...value];
     else if (key === 'description') out.description = joinText(descriptionOf(a), descriptionOf(b));
@@ -407,7 +408,7 @@ function withLocalDescription(node: Json, local: Json): Json {
 }
 
 function withDescription(schema: unknown, description: string): unknown {
-  if (!description || !isRecord(schema)) return schema;
+  if (!description || !isPlainObject(schema)) return schema;
   return { ...schema, description: joinText(description, descriptionOf(schema)) };
 }
 
@@ -442,6 +443,3 @@ function isObjectProperty(property: SwaigProperty): property is ObjectProperty {
   return 'type' in property && property.type === 'object';
 }
 
-function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

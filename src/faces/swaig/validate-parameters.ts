@@ -5,9 +5,10 @@
  * list means valid. Strict on purpose: whether the platform rejects keywords outside the subset
  * is unknown (§11.12), so the reducer must never produce one.
  */
+import { isPlainObject } from '../../json.js';
 export function validateSwaigParameters(schema: unknown): string[] {
   const problems: string[] = [];
-  if (!isRecord(schema)) return ['$: parameters must be an object'];
+  if (!isPlainObject(schema)) return ['$: parameters must be an object'];
   if (schema.type !== 'object') problems.push('$: type must be "object"');
   for (const key of Object.keys(schema)) {
     if (!TOP_LEVEL_KEYS.has(key)) problems.push(`$: "${key}" is not allowed at the top level`);
@@ -45,7 +46,7 @@ const VALUE_OF_TYPE: Readonly<Record<string, (value: unknown) => boolean>> = {
   number: (value) => typeof value === 'number' && Number.isFinite(value),
   boolean: (value) => typeof value === 'boolean',
   array: (value) => Array.isArray(value),
-  object: isRecord,
+  object: isPlainObject,
 };
 
 /** True when `value` may appear in `enum` or `default` of a property of `type`. */
@@ -57,7 +58,7 @@ export function isSwaigValueOfType(type: string, value: unknown): boolean {
 const COMBINATOR_KEYS: ReadonlySet<string> = new Set(['anyOf', 'oneOf', 'allOf']);
 
 function checkProperty(node: unknown, path: string, problems: string[]): void {
-  if (!isRecord(node)) {
+  if (!isPlainObject(node)) {
     problems.push(`${path}: must be an object`);
     return;
   }
@@ -126,8 +127,8 @@ function checkStringKeywords(node: Record<string, unknown>, path: string, proble
 
 /** `properties` (optional below the top level) and `required`, which must name existing properties. */
 function checkProperties(node: Record<string, unknown>, path: string, problems: string[]): void {
-  const properties = isRecord(node.properties) ? node.properties : {};
-  if ('properties' in node && !isRecord(node.properties)) problems.push(`${path}: properties must be an object`);
+  const properties = isPlainObject(node.properties) ? node.properties : {};
+  if ('properties' in node && !isPlainObject(node.properties)) problems.push(`${path}: properties must be an object`);
   for (const [name, property] of Object.entries(properties)) {
     checkProperty(property, `${path}.properties[${JSON.stringify(name)}]`, problems);
   }
@@ -153,6 +154,3 @@ export function isValidPattern(pattern: string): boolean {
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
