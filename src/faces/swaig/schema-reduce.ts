@@ -1,5 +1,5 @@
-import { isSwaigValueOfType, isValidPattern, SWAIG_STRING_FORMATS } from './validate-parameters.js';
 import { isPlainObject } from '../../json.js';
+import { isSwaigValueOfType, isValidPattern, SWAIG_STRING_FORMATS } from './validate-parameters.js';
 
 /** A SWAIG function's `parameters` (swaig-protocol.md §3.3): nothing else is allowed at the top. */
 export interface SwaigParameters {

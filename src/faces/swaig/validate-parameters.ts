@@ -1,3 +1,5 @@
+import { isPlainObject } from '../../json.js';
+
 /**
  * Checks a SWAIG function `parameters` schema against the subset SignalWire documents
  * (swaig-protocol.md §3.3 = signalwire/docs `specs/swml/calling/Methods/ai/swaig/functions/parameters.tsp`,
@@ -5,7 +7,6 @@
  * list means valid. Strict on purpose: whether the platform rejects keywords outside the subset
  * is unknown (§11.12), so the reducer must never produce one.
  */
-import { isPlainObject } from '../../json.js';
 export function validateSwaigParameters(schema: unknown): string[] {
   const problems: string[] = [];
   if (!isPlainObject(schema)) return ['$: parameters must be an object'];
