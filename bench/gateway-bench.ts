@@ -317,7 +317,7 @@ async function sandboxOverhead(gw: BenchGateway): Promise<void> {
   );
 }
 
-async function throughput(gw: BenchGateway, concurrency: number): Promise<void> {
+async function throughput(gw: GatewayUnderTest, concurrency: number): Promise<void> {
   const ids = Array.from({ length: concurrency }, () => newSessionId(`load${concurrency}`));
   await withSessions(gw, ids, 'echo', async () => {
     const run = async (durationMs: number): Promise<{ calls: number; ms: number; latencies: number[] }> => {
@@ -378,6 +378,8 @@ async function memory(gw: BenchGateway): Promise<boolean> {
     memoryDetails['compiledSkipped'] = stale;
     const loadedMb = mb(loaded.rss);
     rows.push({ part: 'f', name: `RSS in-process with ${RSS_SESSIONS} open sessions`, value: loadedMb, unit: 'MB', goal: '< 100', ok: loadedMb < 100 });
+    await phase('(e) calls/s, 4 sessions (in-process)', () => throughput(gw, 4));
+    await phase('(e) calls/s, 16 sessions (in-process)', () => throughput(gw, 16));
     return true;
   }
   const child = await startGatewayProcess();
@@ -394,6 +396,9 @@ async function memory(gw: BenchGateway): Promise<boolean> {
       { part: 'f', name: 'RSS compiled gateway in its own process, idle', value: mb(idle.rss), unit: 'MB' },
       { part: 'f', name: `RSS compiled gateway, ${RSS_SESSIONS} open sessions`, value: loadedMb, unit: 'MB', goal: '< 100', ok: loadedMb < 100 },
     );
+    // (e) against the gateway as operators run it: compiled, in its own process, the client outside.
+    await phase('(e) calls/s, 4 sessions', () => throughput(child, 4));
+    await phase('(e) calls/s, 16 sessions', () => throughput(child, 16));
   } finally {
     await child.close();
     // That gateway's close() must leave nothing behind either.
@@ -448,9 +453,8 @@ async function main(): Promise<number> {
     await phase('(d) first call of new sessions', () => newSessions(gw));
     await phase('(h) sandbox overhead', () => sandboxOverhead(gw));
     // (f) before (e): the idle reading should not carry the heap growth of a throughput run.
-    const isMemoryClean = await phase(`(f) RSS idle and with ${RSS_SESSIONS} sessions`, () => memory(gw));
-    await phase('(e) calls/s, 4 sessions', () => throughput(gw, 4));
-    await phase('(e) calls/s, 16 sessions', () => throughput(gw, 16));
+    // (f) and then (e) run on the compiled gateway in its own process (in-process without a current dist/).
+    const isMemoryClean = await phase(`(f) RSS idle and with ${RSS_SESSIONS} sessions, then (e)`, () => memory(gw));
     isClean = (await phase(`(g) churn ${CHURN_SESSIONS} sessions`, () => churn(gw))) && isMemoryClean;
   } catch (error) {
     // Report what was measured so far; the run still fails.

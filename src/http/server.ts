@@ -70,13 +70,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
   });
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks on every request use fastify's callback form: an async hook costs a promise per request.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.headers(staticHeaders);
     reply.header('x-request-id', request.id);
     if (corsOrigins.length > 0) reply.headers(corsHeaders(request.headers.origin, corsOrigins));
     if (!isHostAllowed(request.headers.host, allowedHosts)) {
-      return reply.code(400).send({ error: 'Host not allowed' });
+      reply.code(400).send({ error: 'Host not allowed' });
+      return;
     }
+    done();
   });
 
   if (deps.rateLimiter && config.rate_limiting.enabled) {
@@ -88,23 +91,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     });
   }
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     const routeConfig = request.routeOptions.config;
-    if (request.routeOptions.url === undefined || routeConfig.isPublic) return;
-    if (!authenticate(request.headers.authorization)) {
+    if (request.routeOptions.url !== undefined && !routeConfig.isPublic && !authenticate(request.headers.authorization)) {
       request.log.info({ event: 'auth_failed', ip: request.ip, url: sanitize(request.url) }, 'authentication failed');
-      return reply.code(401).header('www-authenticate', WWW_AUTHENTICATE).send(UNAUTHORIZED_BODY);
+      reply.code(401).header('www-authenticate', WWW_AUTHENTICATE).send(UNAUTHORIZED_BODY);
+      return;
     }
+    done();
   });
 
   // Once close() has begun, an answer ends its keep-alive connection: otherwise a connection that
   // goes idle after the close started holds the server open until its keep-alive timeout.
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (!app.server.listening) reply.header('connection', 'close');
+    done(null, payload);
   });
 
-  app.addHook('onResponse', async (request, reply) => {
-    request.log.info({ method: request.method, url: sanitize(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
+  app.addHook('onResponse', (request, reply, done) => {
+    if (deps.logger.isLevelEnabled('info')) {
+      request.log.info({ method: request.method, url: sanitize(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
+    }
+    done();
   });
 
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: 'Not found' }));
