@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { ServiceConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import type { WatchMemory } from './memory-watchdog.js';
-import { Upstream, type EraVerdicts } from './mcp-client.js';
+import { startFailed, Upstream, type EraVerdicts } from './mcp-client.js';
 import type { CloseTimings, ProcessGroups } from './process.js';
 import { buildLaunch, serverOwner, type SandboxHost } from './sandbox.js';
 import { createSessionDir, removeSessionDir } from './session-dir.js';
@@ -84,7 +84,7 @@ export function createLauncher(deps: LauncherDeps): StartServer {
     } catch (error) {
       await removeSessionDir(dir);
       if (error instanceof GatewayError) throw error;
-      throw new GatewayError('START_FAILED', `Failed to start MCP service '${service.name}': ${(error as Error).message}`, {}, { cause: error });
+      throw startFailed(service.name, (error as Error).message, error);
     }
   };
 }

@@ -87,7 +87,7 @@ export class Upstream {
         onStderrLine: logger.isLevelEnabled('debug') ? (line) => logger.debug({ line }, 'server stderr') : undefined,
       });
     } catch (error) {
-      throw new GatewayError('START_FAILED', `Failed to start MCP service '${service}': ${(error as Error).message}`, {}, { cause: error });
+      throw startFailed(service, (error as Error).message, error);
     }
     const client = new Client(
       { name: 'mcp-gateway', version: VERSION },
@@ -222,7 +222,12 @@ async function startFailure(service: string, handle: ProcessHandle, error: unkno
   const reason = exit ? `exited during initialize (${describeExit(exit)})` : (error as Error).message;
   // The exit event can overtake the last stderr bytes; give the pipe a moment to deliver them.
   if (exit) await handle.stderrSettled(100);
-  return new GatewayError('START_FAILED', withStderr(`Failed to start MCP service '${service}': ${reason}`, handle.stderr.tail(STDERR_LINES_IN_ERRORS)), {}, { cause: error });
+  return startFailed(service, withStderr(reason, handle.stderr.tail(STDERR_LINES_IN_ERRORS)), error);
+}
+
+/** The one START_FAILED message (SPEC §4.1): `Failed to start MCP service '<name>': <reason>`. */
+export function startFailed(service: string, reason: string, cause: unknown): GatewayError {
+  return new GatewayError('START_FAILED', `Failed to start MCP service '${service}': ${reason}`, {}, { cause });
 }
 
 function withStderr(message: string, lines: string[]): string {
