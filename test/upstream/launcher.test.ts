@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, onTestFinished, test } from 'vitest';
-import { fixtureService, PASSWORD, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { FIXTURE_SERVER, fixtureService, PASSWORD, startTestGateway, type TestGateway } from '../helpers/gateway.js';
+import { readableCopy } from '../helpers/readable-copy.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const PYTHON_SERVER = new URL('../fixtures/servers/fixture-server.py', import.meta.url).pathname;
@@ -91,7 +92,10 @@ describe('sandbox through the gateway (§7)', () => {
   });
 
   test('drop_privileges runs the server as an unprivileged user', async () => {
-    const gw = await gatewayFor({ services: { low: fixtureService([], { sandbox: { drop_privileges: true } }) } });
+    const { path: server, dir } = await readableCopy(FIXTURE_SERVER);
+    const gw = await gatewayFor({
+      services: { low: { ...fixtureService(), command: [process.execPath, server], sandbox: { drop_privileges: true, working_dir: dir } } },
+    });
     const view = await childView(gw, 'low', 'u');
     expect(view.uid).not.toBe(0);
   });

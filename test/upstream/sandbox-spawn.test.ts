@@ -11,6 +11,7 @@ import { buildLaunch, serverOwner, type SandboxContext, type SandboxTools } from
 import { findSandboxTools } from '../../src/upstream/sandbox-tools.js';
 import { createSessionDir, removeSessionDir } from '../../src/upstream/session-dir.js';
 import { serviceConfig } from '../helpers/config.js';
+import { readableCopy } from '../helpers/readable-copy.js';
 import { RUN_MARKER_KEY, runMarker } from '../helpers/run-marker.js';
 
 const REPORT = resolve('test/fixtures/report.mjs');
@@ -190,7 +191,8 @@ describe('allowed_paths: bubblewrap (§7)', () => {
 
 describe.runIf(process.getuid?.() === 0)('drop_privileges as root (§7)', () => {
   test('the server runs as nobody, owns its private directory and has an RLIMIT_NPROC', async () => {
-    const seen = await report(service([process.execPath, REPORT, '--write', 'relative-in-cwd'], { drop_privileges: true, working_dir: '/' }));
+    const { path: script } = await readableCopy(REPORT);
+    const seen = await report(service([process.execPath, script, '--write', 'relative-in-cwd'], { drop_privileges: true, working_dir: '/' }));
     expect(seen.uid).toBe(NOBODY.uid);
     expect(seen.limits['Max processes']).toEqual({ soft: '160', hard: '160' });
     expect((await stat(seen.sessionDir)).uid).toBe(NOBODY.uid);
@@ -200,8 +202,9 @@ describe.runIf(process.getuid?.() === 0)('drop_privileges as root (§7)', () => 
   test('with allowed_paths: nobody inside bubblewrap writes the allowed path', async () => {
     const allowed = await tempDir();
     await chown(allowed, NOBODY.uid, NOBODY.gid);
+    const { path: script, dir } = await readableCopy(REPORT);
     const seen = await report(
-      service([process.execPath, REPORT, '--write', join(allowed, 'ok.txt'), '--look', '/root'], { allowed_paths: [allowed], drop_privileges: true }),
+      service([process.execPath, script, '--write', join(allowed, 'ok.txt'), '--look', '/root'], { allowed_paths: [allowed], drop_privileges: true, working_dir: dir }),
     );
     expect(seen.uid).toBe(NOBODY.uid);
     expect(seen.writes[join(allowed, 'ok.txt')]).toBe('ok');
