@@ -41,7 +41,6 @@ export class SessionRegistry {
     this.supply = new ServerSupply({
       startServer: deps.startServer,
       logger: deps.logger,
-      now: deps.now,
       hasRoom: (service) => this.hasRoomForWarm(service),
     });
   }

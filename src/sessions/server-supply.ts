@@ -5,7 +5,6 @@ import type { SessionServer, StartServer } from '../upstream/launcher.js';
 export interface ServerSupplyDeps {
   startServer: StartServer;
   logger: Logger;
-  now: () => number;
   /** Whether one more process for `service` stays within the session limits (warm ones count too). */
   hasRoom: (service: string) => boolean;
 }
@@ -25,7 +24,7 @@ export class ServerSupply {
   private readonly warming = new Map<string, number>();
   /** Sessions waiting for a warm server that is still starting (handing it over beats a second start). */
   private readonly waiting = new Map<string, Array<(server: SessionServer | undefined) => void>>();
-  private readonly backoff = new Map<string, { delayMs: number; retryAt: number; retry: NodeJS.Timeout }>();
+  private readonly backoff = new Map<string, { delayMs: number; isWaiting: boolean; retry: NodeJS.Timeout }>();
   private readonly shared = new Map<string, Promise<SessionServer>>();
   private readonly disposing = new Set<Promise<void>>();
   /** Warm starts in flight: drain waits for them, since each ends in a process to dispose. */
@@ -65,8 +64,7 @@ export class ServerSupply {
   /** Starts warm servers in the background until the pool is full or the limits say stop. */
   refill(service: ServiceConfig): void {
     if (this.isDraining || service.session_mode === 'shared') return;
-    const backoff = this.backoff.get(service.name);
-    if (backoff && this.deps.now() < backoff.retryAt) return;
+    if (this.backoff.get(service.name)?.isWaiting) return;
     while (this.pooled(service.name) < service.warm_pool && this.deps.hasRoom(service.name)) {
       this.warming.set(service.name, (this.warming.get(service.name) ?? 0) + 1);
       // Counted down before anyone is handed the server, so no one queues for a start already spoken for.
@@ -134,9 +132,13 @@ export class ServerSupply {
     const previous = this.backoff.get(service.name);
     const delayMs = Math.min((previous?.delayMs ?? FIRST_BACKOFF_MS / 2) * 2, MAX_BACKOFF_MS);
     clearTimeout(previous?.retry);
-    // The pool is topped up again once the wait is over, even if no session comes by to ask.
-    const retry = setTimeout(() => this.refill(service), delayMs).unref();
-    this.backoff.set(service.name, { delayMs, retryAt: this.deps.now() + delayMs, retry });
+    // The timer alone ends the wait (one clock, so it cannot fire "early" against another), and
+    // the pool is topped up then even if no session comes by to ask.
+    const entry = { delayMs, isWaiting: true, retry: setTimeout(() => {
+      entry.isWaiting = false;
+      this.refill(service);
+    }, delayMs).unref() };
+    this.backoff.set(service.name, entry);
     this.deps.logger.warn({ service: service.name, err: (error as Error).message, retryInMs: delayMs }, 'warm server failed');
   }
 
