@@ -10,7 +10,7 @@ import { isRunning } from './helpers/processes.js';
 import { waitFor } from './helpers/wait-for.js';
 
 const BIN = fileURLToPath(new URL('../bin/mcp-gateway.js', import.meta.url));
-const FIXTURES = fileURLToPath(new URL('../../shared/fixtures/config/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('./fixtures/config/', import.meta.url));
 
 interface Running {
   child: ChildProcessWithoutNullStreams;

@@ -7,7 +7,7 @@ import { createLogger } from '../src/log.js';
 import { waitFor } from './helpers/wait-for.js';
 import { isRunning } from './helpers/processes.js';
 
-const FIXTURES = fileURLToPath(new URL('../../shared/fixtures/config/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('./fixtures/config/', import.meta.url));
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 test('the deployment-shaped fixture config runs as it is, with a numeric-looking password and argument (§3, §11)', async () => {

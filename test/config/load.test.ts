@@ -7,7 +7,7 @@ import { ConfigError } from '../../src/config/errors.js';
 import { credentialProblems, loadConfigFile, parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/types.js';
 
-const FIXTURES = new URL('../../../shared/fixtures/config/', import.meta.url);
+const FIXTURES = new URL('../fixtures/config/', import.meta.url);
 const fixture = (name: string) => fileURLToPath(new URL(name, FIXTURES));
 
 function collectWarnings() {
@@ -203,7 +203,7 @@ describe('loadConfigFile errors name the file (§2)', () => {
   test('invalid JSON gives line and column and never quotes the text, which may hold a secret (§2, §3.2)', async () => {
     const path = await write('bad.json', '{\n  "server": {\n    "auth_password": "hunter2" "port": 1\n  }\n}\n');
     const { message } = await loadError(path);
-    expect(message).toBe(`${path}: invalid JSON: Expected ',' or '}' after property value at line 3 column 32`);
+    expect(message).toBe(`${path}: invalid JSON: expected ',' or the end of the object or array at line 3 column 32`);
   });
 
   test('invalid JSON without a position still drops the quoted text (§3.2)', async () => {
@@ -215,7 +215,7 @@ describe('loadConfigFile errors name the file (§2)', () => {
 
   test('an empty file (§2)', async () => {
     const path = await write('empty.json', '');
-    expect((await loadError(path)).message).toBe(`${path}: invalid JSON: Unexpected end of JSON input`);
+    expect((await loadError(path)).message).toBe(`${path}: invalid JSON: expected a value at the end of the file`);
   });
 
   test('a top-level array is not a config (§3)', async () => {

@@ -7,8 +7,8 @@ import { BASIC, DEMO_SERVER, fixtureService, PASSWORD, startTestGateway, TOKEN, 
 import { isRunning } from '../../helpers/processes.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
-/** Request bodies shaped like the platform's (shared/ sits next to the repository root). */
-const FIXTURES = new URL('../../../../shared/fixtures/swaig/', import.meta.url);
+/** Request bodies shaped like the platform's (test/fixtures/swaig). */
+const FIXTURES = new URL('../../fixtures/swaig/', import.meta.url);
 const fixture = async (name: string): Promise<Record<string, unknown>> => JSON.parse(await readFile(new URL(name, FIXTURES), 'utf8'));
 const FIXTURE_CALL_ID = '0f4b3c2e-7a7e-4c55-9a0e-6f1f0b9d2a11';
 
@@ -51,7 +51,7 @@ afterAll(() => gw?.close());
 const swaig = (body: unknown, path = '/swaig') => gw.request('POST', path, { body });
 const call = (fn: string, args: Record<string, unknown>, callId: string, extra?: Record<string, unknown>) => swaig(callBody(fn, args, callId, extra));
 
-describe('every body in shared/fixtures/swaig gets the right answer (SPEC §9)', () => {
+describe('every body in test/fixtures/swaig gets the right answer (SPEC §9)', () => {
   // In this order: the raw-only call lists what the first one added, the hook then ends the call.
   const EXPECTED: Record<string, (body: any) => void> = {
     'get-signature-all.json': (body) => expect(names(body).sort()).toEqual([...allFunctions, 'hangup_hook'].sort()),
