@@ -1,22 +1,27 @@
-import { resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Tool } from '@modelcontextprotocol/client';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/types.js';
-import type { ServiceStatus } from './faces/rest/routes.js';
 import { createSwaigFace } from './faces/swaig/routes.js';
 import { createRateLimiter, type RateLimiter } from './http/rate-limit.js';
 import { buildApp } from './http/server.js';
 import { loadTls } from './http/tls.js';
 import { SessionRegistry } from './sessions/registry.js';
+import { ServiceStartup, type ServiceReport } from './sessions/service-startup.js';
 import { ToolCalls } from './sessions/tool-calls.js';
 import { ToolCatalogue } from './upstream/catalogue.js';
 import { createLauncher } from './upstream/launcher.js';
 import type { EraVerdicts } from './upstream/mcp-client.js';
 import { ProcessGroups, type CloseTimings } from './upstream/process.js';
 import { createMemoryWatchdog } from './upstream/memory-watchdog.js';
-import { describeProtections, type SandboxHost, type SandboxTools } from './upstream/sandbox.js';
+import { createPackageCache } from './upstream/package-cache.js';
+import { describeProtections, type SandboxHost, type SandboxTools, type UnixUser } from './upstream/sandbox.js';
 import { findSandboxTools } from './upstream/sandbox-tools.js';
+import { createToolFilter } from './upstream/tool-filter.js';
+
+export type { ServiceReport } from './sessions/service-startup.js';
 
 export interface GatewayOptions {
   logger: Logger;
@@ -28,14 +33,8 @@ export interface GatewayOptions {
   sandboxTools?: SandboxTools;
   /** How long a shutdown lets in-flight requests finish before their sessions are closed under them. */
   drainMs?: number;
-}
-
-export interface ServiceReport {
-  service: string;
-  ok: boolean;
-  tools: number;
-  ms: number;
-  error?: string;
+  /** Who `drop_privileges` servers run as (default nobody); tests use a uid no other process has. */
+  unprivilegedUser?: UnixUser;
 }
 
 export interface Gateway {
@@ -43,7 +42,10 @@ export interface Gateway {
   registry: SessionRegistry;
   catalogue: ToolCatalogue;
   isTls: boolean;
-  /** Starts every enabled service once (initialize + list tools) to fill the catalogue. */
+  /**
+   * Starts every enabled service once (initialize + list tools) to fill the catalogue, a few at a
+   * time; a service that fails is retried in the background until it comes up.
+   */
   validateServices(): Promise<ServiceReport[]>;
   /** Stops accepting, drains, closes every session; resolves when every process tree is gone. */
   close(): Promise<void>;
@@ -65,7 +67,6 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
   const now = options.now ?? Date.now;
   const cwd = options.cwd ?? process.cwd();
   const eras: EraVerdicts = new Map();
-  const statuses = new Map<string, ServiceStatus>();
   const background = new Set<Promise<unknown>>();
   const track = (promise: Promise<unknown>): void => {
     const settled = promise.catch(() => {});
@@ -74,9 +75,16 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
   };
 
   const groups = new ProcessGroups();
-  const host: SandboxHost = { tools: options.sandboxTools ?? (await findSandboxTools()), isRoot: process.getuid?.() === 0 };
+  const host: SandboxHost = {
+    tools: options.sandboxTools ?? (await findSandboxTools()),
+    isRoot: process.getuid?.() === 0,
+    unprivilegedUid: options.unprivilegedUser?.uid,
+    unprivilegedGid: options.unprivilegedUser?.gid,
+  };
+  const sandboxDir = resolve(cwd, config.session.sandbox_dir);
+  const packageCacheDir = config.session.package_cache_dir ?? join(sandboxDir, '.package-cache');
   const startServer = createLauncher({
-    sandboxDir: resolve(cwd, config.session.sandbox_dir),
+    sandboxDir,
     gatewayCwd: cwd,
     parentEnv: options.env,
     secrets: [config.server.auth_password, config.server.auth_token].filter((secret) => secret !== ''),
@@ -85,41 +93,45 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
     eras,
     logger,
     probeTimeoutMs: PROBE_TIMEOUT_MS,
+    packageCache: packageCacheDir === '' ? undefined : createPackageCache(resolve(cwd, packageCacheDir)),
     timings: options.closeTimings,
     groups,
     onToolsChanged: (service, tools) => catalogue.store(service, tools),
   });
   const registry = new SessionRegistry({ config, startServer, now, logger });
 
+  const startup: ServiceStartup = new ServiceStartup({
+    start: async (service) => ({ tools: (await catalogue.refresh(service, true)).length }),
+    onReady: (service) => registry.warmUp(service),
+    logger,
+    now,
+    concurrency: Math.max(2, availableParallelism()),
+  });
+  /** Starts one short-lived server and lists its tools: part of the start, so `start_timeout` bounds it. */
+  const listByStarting = async (service: string): Promise<Tool[]> => {
+    const server = await startServer(config.services[service]!, 'catalogue');
+    let isKept = false;
+    try {
+      const tools = await server.upstream.listTools(config.services[service]!.start_timeout * 1000);
+      // The server is started and unused: it becomes the first warm one instead of being thrown away.
+      isKept = registry.offerWarm(service, server);
+      return tools;
+    } finally {
+      if (!isKept) track(server.dispose());
+    }
+  };
   /** A live session can answer for its service; otherwise one short-lived server is started. */
   const fetchTools = async (service: string): Promise<Tool[]> => {
-    const timeoutMs = config.services[service]!.call_timeout * 1000;
     const live = registry.anyOf(service);
-    if (live) return live.upstream.listTools(timeoutMs);
-    statuses.set(service, { status: 'starting' });
-    try {
-      const server = await startServer(config.services[service]!, 'catalogue');
-      let isKept = false;
-      try {
-        const tools = await server.upstream.listTools(timeoutMs);
-        statuses.set(service, { status: 'ready' });
-        // The server is started and unused: it becomes the first warm one instead of being thrown away.
-        isKept = registry.offerWarm(service, server);
-        return tools;
-      } finally {
-        if (!isKept) track(server.dispose());
-      }
-    } catch (error) {
-      statuses.set(service, { status: 'error', error: (error as Error).message });
-      throw error;
-    }
+    if (live) return live.upstream.listTools(config.services[service]!.call_timeout * 1000);
+    return startup.observe(service, listByStarting(service));
   };
   // Tracked so that close() also waits for a listing server that is still starting.
   const catalogue = new ToolCatalogue((service) => {
     const listing = fetchTools(service);
     track(listing);
     return listing;
-  }, now);
+  }, now, undefined, createToolFilter(config.services, logger));
   const toolCalls = new ToolCalls({ config, registry, catalogue, logger, now });
 
   const tls = await loadTls({ security: config.security, cwd });
@@ -136,7 +148,7 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
       toolCalls,
       registry,
       now,
-      serviceStatus: (service) => statuses.get(service) ?? { status: catalogue.cached(service) ? 'ready' : 'starting' },
+      serviceStatus: (service) => startup.state(service) ?? { status: catalogue.cached(service) ? 'ready' : 'starting' },
     },
     // SPEC §9: with `swaig.enabled: false` the SWAIG routes do not exist (404).
     faces: config.swaig.enabled ? [createSwaigFace({ config, toolCalls, registry })] : [],
@@ -151,25 +163,17 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
     catalogue,
     isTls: tls !== undefined,
     async validateServices() {
-      return Promise.all(
-        toolCalls.services().map(async (service): Promise<ServiceReport> => {
-          const started = now();
-          try {
-            const tools = await catalogue.refresh(service.name);
-            registry.warmUp(service.name);
-            const report = { service: service.name, ok: true, tools: tools.length, ms: now() - started };
-            logger.info({ ...report, sandbox: describeProtections(service, host) }, 'service ready');
-            return report;
-          } catch (error) {
-            const report = { service: service.name, ok: false, tools: 0, ms: now() - started, error: (error as Error).message };
-            logger.error(report, 'service failed to start');
-            return report;
-          }
-        }),
-      );
+      const services = toolCalls.services();
+      const reports: ServiceReport[] = await startup.startAll(services.map((service) => service.name));
+      reports.forEach((report, index) => {
+        if (report.ok) logger.info({ ...report, sandbox: describeProtections(services[index]!, host) }, 'service ready');
+        else logger.error(report, 'service failed to start');
+      });
+      return reports;
     },
     async close() {
       clearInterval(sweeper);
+      startup.stop();
       const drainMs = options.drainMs ?? DRAIN_MS;
       const drained = app.close();
       await Promise.race([drained, wait(drainMs)]);

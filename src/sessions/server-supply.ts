@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ServiceConfig } from '../config/types.js';
 import type { SessionServer, StartServer } from '../upstream/launcher.js';
+import { usesSessionId } from '../upstream/placeholders.js';
 
 export interface ServerSupplyDeps {
   startServer: StartServer;
@@ -36,6 +37,7 @@ export class ServerSupply {
   /** A server for a new session of `service`. The caller owns it (and disposes it) from here on. */
   async take(service: ServiceConfig, sessionId: string): Promise<SessionServer> {
     if (service.session_mode === 'shared') return this.sharedServer(service);
+    if (usesSessionId(service)) return this.deps.startServer(service, sessionId);
     // The caller refills once the new session is counted, so the pool never overshoots the limits.
     const ready = this.warm.get(service.name)?.shift();
     if (ready) {
@@ -55,7 +57,7 @@ export class ServerSupply {
 
   /** Keeps an already started, unused server warm (the catalogue's start-up server); false if not wanted. */
   offer(service: ServiceConfig, server: SessionServer): boolean {
-    if (this.isDraining || service.session_mode === 'shared' || this.pooled(service.name) >= service.warm_pool) return false;
+    if (this.isDraining || service.session_mode === 'shared' || usesSessionId(service) || this.pooled(service.name) >= service.warm_pool) return false;
     if (!this.deps.hasRoom(service.name) || !server.upstream.isAlive) return false;
     this.keepWarm(service, server);
     return true;
@@ -63,7 +65,7 @@ export class ServerSupply {
 
   /** Starts warm servers in the background until the pool is full or the limits say stop. */
   refill(service: ServiceConfig): void {
-    if (this.isDraining || service.session_mode === 'shared') return;
+    if (this.isDraining || service.session_mode === 'shared' || usesSessionId(service)) return;
     if (this.backoff.get(service.name)?.isWaiting) return;
     while (this.pooled(service.name) < service.warm_pool && this.deps.hasRoom(service.name)) {
       this.warming.set(service.name, (this.warming.get(service.name) ?? 0) + 1);
@@ -119,7 +121,7 @@ export class ServerSupply {
   private async startWarm(service: ServiceConfig): Promise<SessionServer> {
     const server = await this.deps.startServer(service, 'warm');
     try {
-      await server.upstream.listTools(service.call_timeout * 1000);
+      await server.upstream.listTools(service.start_timeout * 1000);
       return server;
     } catch (error) {
       this.dispose(server);

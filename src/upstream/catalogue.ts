@@ -16,13 +16,16 @@ export class ToolCatalogue {
     private readonly now: () => number,
     /** A miss refreshes at most this often per service, so unknown names cannot make it spawn in a loop. */
     private readonly minRefreshIntervalMs = 5000,
+    /** What the faces may see of a service's list (its `tools` filter); applied to every list stored. */
+    private readonly offered: (service: string, tools: Tool[]) => Tool[] = (_service, tools) => tools,
   ) {}
 
   cached(service: string): Tool[] | undefined {
     return this.lists.get(service)?.tools;
   }
 
-  store(service: string, tools: Tool[]): void {
+  store(service: string, listed: Tool[]): void {
+    const tools = this.offered(service, listed);
     this.lists.set(service, { tools, names: new Set(tools.map((tool) => tool.name)), refreshedAt: this.now() });
   }
 
@@ -43,19 +46,19 @@ export class ToolCatalogue {
   /**
    * Concurrent refreshes of one service share one fetch, and a service whose last refresh failed
    * less than the interval ago gets that failure again: a broken service must not cost a spawn
-   * per request (SPEC §6).
+   * per request (SPEC §6). `force` skips that answer: the background retry of a failed service.
    */
-  refresh(service: string): Promise<Tool[]> {
+  refresh(service: string, force = false): Promise<Tool[]> {
     const failure = this.failures.get(service);
-    if (failure && this.now() - failure.at < this.minRefreshIntervalMs) return Promise.reject(failure.error);
+    if (!force && failure && this.now() - failure.at < this.minRefreshIntervalMs) return Promise.reject(failure.error);
     let pending = this.refreshing.get(service);
     if (!pending) {
       pending = this.fetchTools(service)
         .then(
-          (tools) => {
+          (listed) => {
             this.failures.delete(service);
-            this.store(service, tools);
-            return tools;
+            this.store(service, listed);
+            return this.cached(service)!;
           },
           (error: unknown) => {
             this.failures.set(service, { error, at: this.now() });

@@ -5,7 +5,8 @@ import { GatewayError } from '../errors.js';
 import type { WatchMemory } from './memory-watchdog.js';
 import { startFailed, Upstream, type EraVerdicts } from './mcp-client.js';
 import type { CloseTimings, ProcessGroups } from './process.js';
-import { buildLaunch, serverOwner, type SandboxHost } from './sandbox.js';
+import { withSessionValues } from './placeholders.js';
+import { buildLaunch, serverOwner, type SandboxHost, type UnixUser } from './sandbox.js';
 import { createSessionDir, removeSessionDir } from './session-dir.js';
 
 export interface LauncherDeps {
@@ -21,6 +22,8 @@ export interface LauncherDeps {
   eras: EraVerdicts;
   logger: Logger;
   probeTimeoutMs: number;
+  /** The shared package-runner cache for a server owner (package-cache.ts); absent = none. */
+  packageCache?: (owner?: UnixUser) => Promise<string>;
   timings?: CloseTimings;
   groups: ProcessGroups;
   onToolsChanged: (service: string, tools: Tool[]) => void;
@@ -33,6 +36,7 @@ export interface SessionServer {
   dispose(): Promise<void>;
 }
 
+/** `label`: the session id the server is for, or what it is for when it has none yet ("warm", "catalogue", "shared"). */
 export type StartServer = (service: ServiceConfig, label: string) => Promise<SessionServer>;
 
 /**
@@ -42,10 +46,13 @@ export type StartServer = (service: ServiceConfig, label: string) => Promise<Ses
 export function createLauncher(deps: LauncherDeps): StartServer {
   return async (service, label) => {
     const logger = deps.logger.child({ service: service.name, sessionId: label });
-    const dir = await createSessionDir(deps.sandboxDir, service.name, label, serverOwner(service, deps.host));
+    const owner = serverOwner(service, deps.host);
+    const dir = await createSessionDir(deps.sandboxDir, service.name, label, owner);
     try {
-      const launch = buildLaunch(service, {
+      const packageCacheDir = await deps.packageCache?.(owner);
+      const launch = buildLaunch(withSessionValues(service, { sessionDir: dir, sessionId: label }), {
         sessionDir: dir,
+        packageCacheDir,
         parentEnv: deps.parentEnv,
         gatewayCwd: deps.gatewayCwd,
         secrets: deps.secrets,
@@ -56,7 +63,7 @@ export function createLauncher(deps: LauncherDeps): StartServer {
         launch,
         eras: deps.eras,
         logger,
-        startTimeoutMs: service.call_timeout * 1000,
+        startTimeoutMs: service.start_timeout * 1000,
         probeTimeoutMs: deps.probeTimeoutMs,
         timings: deps.timings,
         groups: deps.groups,

@@ -23,7 +23,7 @@ export interface ConnectOptions {
   launch: Launch;
   eras: EraVerdicts;
   logger: Logger;
-  /** Bound for spawn + handshake of a server that neither answers nor exits. */
+  /** Bound for spawn, era probe and handshake (the service's `start_timeout`). */
   startTimeoutMs: number;
   /** How long a `server/discover` probe may go unanswered before the server counts as legacy. */
   probeTimeoutMs: number;
@@ -115,7 +115,7 @@ export class Upstream {
     try {
       await Promise.race([
         client.connect(transport, { prior, timeout: options.startTimeoutMs }),
-        rejectOnAbort(abandon.signal, `no answer to the MCP handshake within ${options.startTimeoutMs / 1000}s`),
+        rejectOnAbort(abandon.signal, `the server did not answer the MCP handshake within ${formatSeconds(options.startTimeoutMs)} s`),
       ]);
     } catch (error) {
       const failure = await startFailure(service, handle, error);
@@ -231,7 +231,7 @@ export function startFailed(service: string, reason: string, cause: unknown): Ga
 }
 
 function withStderr(message: string, lines: string[]): string {
-  return lines.length === 0 ? message : `${message}; stderr: ${lines.join(' | ')}`;
+  return lines.length === 0 ? message : `${message}; its last stderr: ${lines.join(' | ')}`;
 }
 
 function formatSeconds(ms: number): string {

@@ -22,6 +22,20 @@ export class ProcessTransport implements Transport {
     private readonly onNoise: (line: string) => void = () => {},
   ) {}
 
+  /**
+   * `pid` and `stderr` make the SDK recognise a stdio transport (it checks for the two properties,
+   * not a class): an unanswered `server/discover` probe then means "legacy server" instead of an
+   * HTTP outage, so a server too busy starting to answer the probe in time still connects.
+   */
+  get pid(): number {
+    return this.handle.pid;
+  }
+
+  /** Drained by the process handle into its ring (see `Upstream.stderrTail`), never by the SDK. */
+  get stderr(): null {
+    return null;
+  }
+
   async start(): Promise<void> {
     this.handle.stdout.on('data', (chunk: Buffer) => this.receive(chunk));
     void this.handle.exited.then(() => this.markClosed());

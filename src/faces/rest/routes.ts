@@ -1,20 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isPlainObject } from '../../json.js';
 import { VERSION } from '../../version.js';
 import type { SessionRegistry } from '../../sessions/registry.js';
+import type { ServiceState } from '../../sessions/service-startup.js';
 import type { Session } from '../../sessions/session.js';
 import type { ToolCalls } from '../../sessions/tool-calls.js';
 import { renderResultText } from '../render.js';
 import { checkName, parseCallBody } from './validate.js';
 
-export interface ServiceStatus {
-  status: 'starting' | 'ready' | 'error';
-  error?: string;
-}
-
 export interface RestDeps {
   toolCalls: ToolCalls;
   registry: SessionRegistry;
-  serviceStatus: (service: string) => ServiceStatus;
+  serviceStatus: (service: string) => ServiceState;
   now: () => number;
 }
 
@@ -32,23 +29,26 @@ export const REST_ROUTES: ReadonlyArray<{ url: string; methods: string[] }> = [
 export function registerRestRoutes(app: FastifyInstance, deps: RestDeps): void {
   const { toolCalls, registry } = deps;
 
-  app.get('/health', { config: { isPublic: true } }, async () => ({
-    status: 'healthy',
-    timestamp: new Date(deps.now()).toISOString(),
-    version: VERSION,
-  }));
+  // Public, so it names each service's state but never its error (stderr may quote paths or data).
+  app.get('/health', { config: { isPublic: true } }, async () => {
+    const services = Object.fromEntries(toolCalls.services().map((service) => [service.name, deps.serviceStatus(service.name).status]));
+    return {
+      status: Object.values(services).includes('failed') ? 'degraded' : 'healthy',
+      timestamp: new Date(deps.now()).toISOString(),
+      version: VERSION,
+      services,
+    };
+  });
 
   app.get('/services', async () => {
     const services: Record<string, unknown> = {};
     for (const service of toolCalls.services()) {
       const tools = toolCalls.cachedTools(service.name);
-      const { status, error } = deps.serviceStatus(service.name);
       services[service.name] = {
         description: service.description,
         enabled: service.enabled,
         tools: tools ? tools.length : null,
-        status,
-        ...(error ? { error } : {}),
+        ...deps.serviceStatus(service.name),
       };
     }
     return services;
@@ -60,7 +60,7 @@ export function registerRestRoutes(app: FastifyInstance, deps: RestDeps): void {
     return { service: name, tools: await toolCalls.listTools(name) };
   });
 
-  app.post('/services/:name/call', { config: { limitBucket: 'call' } }, async (request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
+  app.post('/services/:name/call', { config: { limitBucket: 'call', limitSessionOf: callSessionOf } }, async (request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
     const { name } = request.params;
     checkName('service', name);
     const body = parseCallBody(request.body);
@@ -107,6 +107,11 @@ export function registerRestRoutes(app: FastifyInstance, deps: RestDeps): void {
     if (!registry.closeSessionId(id)) return reply.code(404).send({ error: `Session ${id} not found` });
     return { message: `Session ${id} closed` };
   });
+}
+
+/** The `session_id` of a call body, for per-session rate limits (the body is validated later). */
+function callSessionOf(body: unknown): string | undefined {
+  return isPlainObject(body) && typeof body['session_id'] === 'string' ? body['session_id'] : undefined;
 }
 
 /** The reference's fields describe the session's first service (SPEC §4.2). */
