@@ -264,6 +264,12 @@ const sandboxSchema = section({
   drop_privileges: boolean().default(false),
 });
 
+const toolsSchema = section({
+  allow: stringList({ nonEmpty: true }).default(() => ['*']),
+  deny: stringList({ nonEmpty: true }).default(() => []),
+  descriptions: map(string({ nonEmpty: true }), { pattern: /^.+$/, expected: 'a tool name' }).default(() => ({})),
+});
+
 const serviceSchema = section({
   command: stringList().optional(),
   description: string().default(''),
@@ -274,8 +280,10 @@ const serviceSchema = section({
   }).default(() => ({})),
   sandbox: sandboxSchema.prefault({}),
   call_timeout: positive(3600).default(30),
+  start_timeout: positive(3600).default(30),
   warm_pool: integer({ min: 0 }).default(1),
   session_mode: oneOf(['session', 'shared']).default('session'),
+  tools: toolsSchema.prefault({}),
 }).transform(({ command, ...service }, ctx) => {
   // Disabled services are never started, so their (often placeholder) command is not required.
   if (service.enabled && (command === undefined || command.length === 0 || command[0]?.trim() === '')) {
@@ -308,12 +316,15 @@ export const configSchema = section({
     max_total_sessions: integer({ min: 1 }).default(500),
     cleanup_interval: positive().default(60),
     sandbox_dir: string({ nonEmpty: true }).default('./sandbox'),
+    // Absent: <sandbox_dir>/.package-cache; "" switches the shared cache off.
+    package_cache_dir: string().optional(),
   }).prefault({}),
   rate_limiting: section({
     enabled: boolean().default(true),
     default_limits: limits().prefault(['200 per day', '50 per hour']),
     tools_limit: limits().prefault('30 per minute'),
     call_limit: limits().prefault('10 per minute'),
+    call_limit_scope: oneOf(['session', 'client']).default('session'),
     session_delete_limit: limits().prefault('20 per minute'),
     storage_uri: storageUri().default('memory://'),
   }).prefault({}),

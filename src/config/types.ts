@@ -31,6 +31,13 @@ export interface SandboxConfig {
   drop_privileges: boolean;
 }
 
+/** Which of a server's tools are offered (globs over tool names), and descriptions to use instead of the server's. */
+export interface ToolsConfig {
+  allow: string[];
+  deny: string[];
+  descriptions: Record<string, string>;
+}
+
 export interface ServiceConfig {
   name: string;
   command: string[];
@@ -40,10 +47,13 @@ export interface ServiceConfig {
   sandbox: SandboxConfig;
   /** Seconds for one tool call. */
   call_timeout: number;
+  /** Seconds a server has to start: spawn, protocol-era probe, handshake and first tool list. */
+  start_timeout: number;
   /** Pre-started servers kept ready for new sessions (0 disables). */
   warm_pool: number;
   /** "session": one server per session (default); "shared": one server for every session. */
   session_mode: 'session' | 'shared';
+  tools: ToolsConfig;
 }
 
 export interface ServerConfig {
@@ -62,6 +72,8 @@ export interface SessionConfig {
   max_total_sessions: number;
   cleanup_interval: number;
   sandbox_dir: string;
+  /** Shared npm/npx, uv and pip cache of package-runner servers; absent = <sandbox_dir>/.package-cache, "" = none. */
+  package_cache_dir?: string;
 }
 
 export interface RateLimitingConfig {
@@ -69,6 +81,8 @@ export interface RateLimitingConfig {
   default_limits: RateLimit[];
   tools_limit: RateLimit[];
   call_limit: RateLimit[];
+  /** "session": /call and /swaig limits count per (client, session); "client": per client address. */
+  call_limit_scope: 'session' | 'client';
   session_delete_limit: RateLimit[];
   storage_uri: string;
 }

@@ -81,8 +81,10 @@ describe('defaults (§3)', () => {
         drop_privileges: false,
       },
       call_timeout: 30,
+      start_timeout: 30,
       warm_pool: 1,
       session_mode: 'session',
+      tools: { allow: ['*'], deny: [], descriptions: {} },
     });
   });
 
