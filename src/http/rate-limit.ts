@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { RateLimit } from '../config/types.js';
 import { createWindowStore } from './rate-limit-store.js';
@@ -72,31 +72,58 @@ export function rateLimitHeaders(v: RateLimitVerdict): Record<string, string> {
   return headers;
 }
 
+export interface LimitedRoute {
+  bucket: string;
+  limits: RateLimit[];
+  /**
+   * Counts per (client, session) instead of per client: the session id read from the parsed body.
+   * One agents-SDK host is one address for all its conversations (`call_limit_scope`).
+   */
+  sessionOf?: (body: unknown) => string | undefined;
+}
+
+/** Longest session id part of a counter key (valid ids are at most 128 characters). */
+const MAX_SESSION_KEY = 128;
+
 /**
  * A global onRequest hook: registered on the root instance before the routes and before
  * authentication, it runs first, so failed logins are counted too (SPEC §8; a route-level auth
- * hook would run before it and leave 401 floods unlimited).
+ * hook would run before it and leave 401 floods unlimited). A per-session route needs the body,
+ * so an authenticated request to it is counted once the body is parsed (preHandler); one that
+ * will fail authentication is still counted here, per client.
  */
 export function registerRateLimit(
   app: FastifyInstance,
   opts: {
     limiter: RateLimiter;
     /** The route's bucket and limits; undefined or no limits = not limited (e.g. /health). */
-    route: (request: FastifyRequest) => { bucket: string; limits: RateLimit[] } | undefined;
+    route: (request: FastifyRequest) => LimitedRoute | undefined;
     clientKey: (request: FastifyRequest) => string;
+    /** Default: every request counts as authenticated (per-session routes are counted after parsing). */
+    isAuthenticated?: (request: FastifyRequest) => boolean;
     /** A route may answer a refusal its own way (SWAIG speaks a 200 sentence); default 429 JSON. */
     refusal?: (request: FastifyRequest, verdict: RateLimitVerdict) => { status: number; body: unknown } | undefined;
   },
 ): void {
+  /** Counts the request; a refused one is answered here (the hook returns the reply to stop the chain). */
+  const check = async (request: FastifyRequest, reply: FastifyReply, route: LimitedRoute, key: string): Promise<FastifyReply | undefined> => {
+    const verdict = await opts.limiter.hit(route.bucket, key, route.limits);
+    reply.headers(rateLimitHeaders(verdict));
+    if (verdict.allowed) return undefined;
+    request.log.info({ bucket: route.bucket, limit: verdict.limit.text }, 'rate limit exceeded');
+    const refusal = opts.refusal?.(request, verdict) ?? { status: 429, body: { error: `Rate limit exceeded: ${verdict.limit.text}` } };
+    return reply.code(refusal.status).send(refusal.body);
+  };
   app.addHook('onRequest', async (request, reply) => {
     const route = opts.route(request);
-    if (route === undefined || route.limits.length === 0) return;
-    const verdict = await opts.limiter.hit(route.bucket, opts.clientKey(request), route.limits);
-    reply.headers(rateLimitHeaders(verdict));
-    if (!verdict.allowed) {
-      request.log.info({ bucket: route.bucket, limit: verdict.limit.text }, 'rate limit exceeded');
-      const refusal = opts.refusal?.(request, verdict) ?? { status: 429, body: { error: `Rate limit exceeded: ${verdict.limit.text}` } };
-      return reply.code(refusal.status).send(refusal.body);
-    }
+    if (route === undefined || route.limits.length === 0) return undefined;
+    if (route.sessionOf !== undefined && (opts.isAuthenticated?.(request) ?? true)) return undefined;
+    return check(request, reply, route, opts.clientKey(request));
+  });
+  app.addHook('preHandler', async (request, reply) => {
+    const route = opts.route(request);
+    if (route?.sessionOf === undefined || route.limits.length === 0) return undefined;
+    const session = route.sessionOf(request.body)?.slice(0, MAX_SESSION_KEY) ?? '';
+    return check(request, reply, route, `${opts.clientKey(request)}\0${session}`);
   });
 }

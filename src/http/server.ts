@@ -8,7 +8,7 @@ import { sanitize } from '../log.js';
 import { createAuthenticator, UNAUTHORIZED_BODY, WWW_AUTHENTICATE } from './auth.js';
 import { errorBody, extraHeadersFor, httpStatusFor } from './error-map.js';
 import { corsHeaders, isHostAllowed, securityHeaders } from './headers.js';
-import { registerRateLimit, type RateLimiter } from './rate-limit.js';
+import { registerRateLimit, type LimitedRoute, type RateLimiter } from './rate-limit.js';
 
 export interface AppDeps {
   config: Config;
@@ -28,6 +28,8 @@ declare module 'fastify' {
     isPublic?: boolean;
     /** Rate-limit bucket of the route (SPEC §8); absent = `default_limits` counted per route. */
     limitBucket?: 'tools' | 'call' | 'session_delete' | 'swaig' | 'none';
+    /** The session a request of this route belongs to, for `call_limit_scope: "session"`. */
+    limitSessionOf?: (body: unknown) => string | undefined;
     /** What a refused request of this route gets instead of the 429 JSON (SWAIG: a 200 sentence, SPEC §9). */
     rateLimitedReply?: { status: number; body: unknown };
   }
@@ -86,6 +88,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerRateLimit(app, {
       limiter: deps.rateLimiter,
       clientKey: (request) => request.ip,
+      isAuthenticated: (request) => authenticate(request.headers.authorization),
       route: (request) => limitsFor(request, config),
       refusal: (request) => request.routeOptions.config.rateLimitedReply,
     });
@@ -138,10 +141,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   return app;
 }
 
-function limitsFor(request: FastifyRequest, config: Config): { bucket: string; limits: RateLimit[] } | undefined {
+function limitsFor(request: FastifyRequest, config: Config): LimitedRoute | undefined {
   const url = request.routeOptions.url;
   if (url === undefined || url === '/health') return undefined;
   const limits = config.rate_limiting;
+  const perSession = limits.call_limit_scope === 'session' ? { sessionOf: request.routeOptions.config.limitSessionOf } : {};
   switch (request.routeOptions.config.limitBucket) {
     case 'none':
       return undefined;
@@ -149,11 +153,11 @@ function limitsFor(request: FastifyRequest, config: Config): { bucket: string; l
       return { bucket: 'tools', limits: limits.tools_limit };
     // One bucket for every service's /call, like the reference (SPEC §8).
     case 'call':
-      return { bucket: 'call', limits: limits.call_limit };
+      return { bucket: 'call', limits: limits.call_limit, ...perSession };
     case 'session_delete':
       return { bucket: 'session_delete', limits: limits.session_delete_limit };
     case 'swaig':
-      return { bucket: 'swaig', limits: config.swaig.limit };
+      return { bucket: 'swaig', limits: config.swaig.limit, ...perSession };
     default:
       return { bucket: `${request.method} ${url}`, limits: limits.default_limits };
   }

@@ -37,6 +37,46 @@ describe('rate limits on the real routes (§8)', () => {
     expect(otherClient.headers.get('x-ratelimit-remaining')).toBe('2');
   });
 
+  test('default limits count per (client, session): 16 calls over 4 sessions pass, the 11th in one session is 429', async () => {
+    const gw = await gatewayFor({});
+    const call = (session: string) => gw.call('a', { tool: 'echo', session_id: session, arguments: { text: 'x' } });
+    for (let n = 0; n < 16; n += 1) expect((await call(`caller-${n % 4}`)).status).toBe(200);
+    for (let n = 0; n < 10; n += 1) expect((await call('busy')).status).toBe(200);
+    const refused = await call('busy');
+    expect(refused.status).toBe(429);
+    expect(refused.body).toEqual({ error: 'Rate limit exceeded: 10 per 1 minute' });
+  });
+
+  test('call_limit_scope "client" counts every session of an address together', async () => {
+    const gw = await gatewayFor({ call_limit: '3 per minute', call_limit_scope: 'client' });
+    const statuses = [];
+    for (let n = 0; n < 4; n += 1) statuses.push((await gw.call('a', { tool: 'echo', session_id: `s${n}`, arguments: { text: 'x' } })).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+  });
+
+  test('SWAIG function calls count per call_id; over the limit the model hears a sentence', async () => {
+    const limited = await startTestGateway({ services: { a: fixtureService() }, swaig: { limit: '2 per minute' }, rate_limiting: { enabled: true } });
+    onTestFinished(() => limited.close());
+    const call = (callId: string) =>
+      limited.request('POST', '/swaig', { body: { function: 'mcp_a_echo', call_id: callId, argument: { parsed: [{ text: 'x' }] } } });
+    expect((await call('one')).body.response).toBe('x');
+    expect((await call('two')).body.response).toBe('x');
+    expect((await call('one')).body.response).toBe('x');
+    const refused = await call('one');
+    expect(refused.status).toBe(200);
+    expect(refused.body.response).toMatch(/^Too many requests/);
+    expect((await call('two')).body.response).toBe('x');
+  });
+
+  test('wrong passwords on a per-session route are still counted per client', async () => {
+    const gw = await gatewayFor({ call_limit: '2 per minute' });
+    const wrong = { authorization: `Basic ${Buffer.from('admin:guess').toString('base64')}` };
+    const guess = (session: string) => gw.request('POST', '/services/a/call', { body: { tool: 'echo', session_id: session }, headers: wrong });
+    expect((await guess('g1')).status).toBe(401);
+    expect((await guess('g2')).status).toBe(401);
+    expect((await guess('g3')).status).toBe(429);
+  });
+
   test('wrong passwords are counted too: the limit runs before authentication', async () => {
     const gw = await gatewayFor({ default_limits: '2 per minute' });
     const wrong = { authorization: `Basic ${Buffer.from('admin:guess').toString('base64')}` };

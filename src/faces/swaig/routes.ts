@@ -72,7 +72,7 @@ export function createSwaigFace(deps: SwaigDeps): SwaigFace {
       { url: '/swaig/functions', methods: ['GET'] },
     ],
     register(app) {
-      app.post('/swaig', { config: { limitBucket: 'swaig', rateLimitedReply: RATE_LIMITED_REPLY } }, async (request: SwaigRequest, reply: FastifyReply): Promise<SwaigReply | SwaigFunctionDefinition[]> => {
+      app.post('/swaig', { config: { limitBucket: 'swaig', limitSessionOf: swaigSessionOf, rateLimitedReply: RATE_LIMITED_REPLY } }, async (request: SwaigRequest, reply: FastifyReply): Promise<SwaigReply | SwaigFunctionDefinition[]> => {
         const body = request.body;
         // Parsed JSON that is not an object is no SWAIG request either (SPEC §4: `Invalid JSON`).
         if (!isPlainObject(body)) throw new GatewayError('BAD_REQUEST', 'Invalid JSON');
@@ -128,6 +128,11 @@ function readArguments(argument: unknown): Record<string, unknown> | undefined {
 /** `global_data.mcp_call_id` lets an agent pin the session, as the Python skill does; else the call. */
 function sessionIdOf(body: Body): string | undefined {
   return stringField(globalData(body), 'mcp_call_id') ?? stringField(body, 'call_id');
+}
+
+/** A function call's session for per-session rate limits; discovery has none (counted per client). */
+function swaigSessionOf(body: unknown): string | undefined {
+  return isPlainObject(body) ? sessionIdOf(body) : undefined;
 }
 
 function globalData(body: Body): Body {
