@@ -2,14 +2,18 @@ import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { embeddedDefaultConfig } from './config/defaults.js';
 import { ConfigError } from './config/errors.js';
-import { credentialProblems, loadConfigFile } from './config/load.js';
+import { credentialProblems, loadConfigFile, UNKNOWN_KEY_WARNING } from './config/load.js';
 import type { Config } from './config/types.js';
 import { createGateway, type Gateway } from './gateway.js';
 import { createLogger } from './log.js';
 import { VERSION } from './version.js';
 
-/** Exit statuses: 0 ok, 1 a service failed `--check` or the gateway failed at runtime, 2 bad config or usage. */
+/**
+ * Exit statuses: 0 ok, 1 `--check` found a problem (a service failed, an unknown key) or the
+ * gateway failed at runtime, 2 bad config or usage.
+ */
 const EXIT_CONFIG = 2;
+const EXIT_CHECK_FAILED = 1;
 
 interface CliOptions {
   config?: string;
@@ -28,8 +32,8 @@ async function main(): Promise<void> {
     .parse(process.argv);
   const options = program.opts<CliOptions>();
 
-  const warnings: Array<{ message: string; path: string }> = [];
-  const onWarning = (message: string, path: string): void => void warnings.push({ message, path });
+  const warnings: Array<{ message: string; path: string; variable?: string }> = [];
+  const onWarning = (message: string, path: string, variable?: string): void => void warnings.push({ message, path, variable });
   let config: Config;
   let source: string;
   try {
@@ -44,7 +48,17 @@ async function main(): Promise<void> {
     return fail(error instanceof ConfigError ? error.message : `${options.config ?? 'config.json'}: ${(error as Error).message}`);
   }
   const credentials = credentialProblems(config);
-  if (credentials.errors.length > 0) return fail(`${source}: ${credentials.errors.join('; ')}`);
+  if (credentials.errors.length > 0) {
+    const unset = warnings.filter((warning) => warning.variable !== undefined && warning.path.startsWith('server.auth_'));
+    const note = unset.map((warning) => ` (${warning.path} comes from \${${warning.variable}}, which is not set)`).join('');
+    return fail(`${source}: ${credentials.errors.join('; ')}${note}`);
+  }
+  // A check is where a typo must surface: at run time an unknown key is only a warning.
+  const unknownKeys = warnings.filter((warning) => warning.message === UNKNOWN_KEY_WARNING);
+  if (options.check && unknownKeys.length > 0) {
+    for (const { path } of unknownKeys) process.stderr.write(`mcp-gateway: ${source}: unknown config key ${path}\n`);
+    process.exit(EXIT_CHECK_FAILED);
+  }
 
   let log;
   try {
@@ -75,7 +89,7 @@ async function main(): Promise<void> {
     }
     await gateway.close();
     await log.close();
-    process.exit(reports.every((report) => report.ok) ? 0 : 1);
+    process.exit(reports.every((report) => report.ok) ? 0 : EXIT_CHECK_FAILED);
   }
 
   let stopping = false;

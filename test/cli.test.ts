@@ -149,6 +149,25 @@ describe('mcp-gateway command (§2)', () => {
     expect(stderr).toMatch(message);
   });
 
+  test('--check exits 1 naming an unknown key; the same config runs with a warning', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'mcp-gw-cli-'));
+    await writeFile(join(cwd, 'config.json'), JSON.stringify({ server: { auth_token: 'tok', host: '127.0.0.1' }, services: {}, sesion: { default_timeout: 60 } }));
+    const check = run(['--check'], { cwd });
+    expect(await exitOf(check.child)).toBe(1);
+    expect(check.stderr()).toContain('unknown config key sesion');
+    const gateway = run([], { cwd });
+    const warning = await gateway.logLine('unknown config key ignored');
+    expect(warning['path']).toBe('sesion');
+  });
+
+  test('missing credentials name the unset variable they came from', async () => {
+    const cwd = await mkdtemp(join(tmpdir(), 'mcp-gw-cli-'));
+    await writeFile(join(cwd, 'config.json'), JSON.stringify({ server: { auth_token: '${GW_TEST_UNSET_TOKEN}' }, services: {} }));
+    const gateway = run([], { cwd });
+    expect(await exitOf(gateway.child)).toBe(2);
+    expect(gateway.stderr()).toMatch(/no credentials configured.*server\.auth_token comes from \$\{GW_TEST_UNSET_TOKEN\}, which is not set/);
+  });
+
   test('--check reports each service and exits 1 when one fails', async () => {
     const cwd = await mkdtemp(join(tmpdir(), 'mcp-gw-cli-'));
     const fixture = fileURLToPath(new URL('./fixtures/servers/fixture-server.mjs', import.meta.url));

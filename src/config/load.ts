@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isIPv4, isIPv6 } from 'node:net';
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { z } from 'zod';
 import { isPlainObject } from '../json.js';
 import { substituteEnvDeep } from './env.js';
@@ -13,7 +14,11 @@ import { configSchema } from './schema.js';
 import type { Config, SecurityConfig } from './types.js';
 
 export type Env = Record<string, string | undefined>;
-export type OnWarning = (message: string, path: string) => void;
+/** `variable`: the unset `${VAR}` the warning is about, if it is about one. */
+export type OnWarning = (message: string, path: string, variable?: string) => void;
+
+/** The warning for a key the schema does not know; `--check` treats it as an error. */
+export const UNKNOWN_KEY_WARNING = 'unknown config key ignored';
 
 export interface ParseOptions {
   env: Env;
@@ -26,8 +31,12 @@ export interface ParseOptions {
 export function parseConfig(raw: unknown, opts: ParseOptions): Config {
   if (!isPlainObject(raw)) throw new ConfigError(opts.source, 'expected a JSON object at the top level');
   const warn = opts.onWarning ?? (() => {});
+  const unset: Array<{ variable: string; path: PropertyKey[] }> = [];
   // A fresh tree: the steps below may rewrite it without touching the caller's object.
-  const tree = substituteEnvDeep(raw, opts.env) as Record<string, unknown>;
+  const tree = substituteEnvDeep(raw, opts.env, (variable, path) => {
+    unset.push({ variable, path });
+    warn(`\${${variable}} is not set and has no default: "" used`, formatPath(path), variable);
+  }) as Record<string, unknown>;
   resolveSandboxAlias(tree, warn);
   const fromEnv = applySecurityEnv(tree, opts.env);
   warnUnknownKeys(tree, configSchema, [], warn);
@@ -37,11 +46,21 @@ export function parseConfig(raw: unknown, opts: ParseOptions): Config {
   const [issue] = result.error.issues;
   const path = issue?.path ?? [];
   const variable = path[0] === 'security' && path.length === 2 ? fromEnv.get(String(path[1])) : undefined;
-  const reason = `${issue?.message ?? 'invalid configuration'}${variable === undefined ? '' : ` (from ${variable})`}`;
+  const unsetHere = [...new Set(unset.filter((entry) => isWithinPath(entry.path, path) || isWithinPath(path, entry.path)).map((entry) => entry.variable))];
+  const unsetNote = unsetHere.length === 0 ? '' : ` (\${${unsetHere.join('}, ${')}} ${unsetHere.length === 1 ? 'is' : 'are'} not set)`;
+  const reason = `${issue?.message ?? 'invalid configuration'}${variable === undefined ? '' : ` (from ${variable})`}${unsetNote}`;
   throw new ConfigError(opts.source, reason, path.length === 0 ? undefined : formatPath(path));
 }
 
-/** Reads and parses a config file; a missing, unreadable or non-JSON file is a ConfigError naming it. */
+/** Whether `path` is `parent` or lies below it. */
+function isWithinPath(path: readonly PropertyKey[], parent: readonly PropertyKey[]): boolean {
+  return parent.length <= path.length && parent.every((key, index) => String(key) === String(path[index]));
+}
+
+/**
+ * Reads and parses a config file: JSON with comments and trailing commas (JSONC), as the README's
+ * examples are written. A missing, unreadable or malformed file is a ConfigError naming it.
+ */
 export async function loadConfigFile(path: string, opts: { env: Env; onWarning?: OnWarning }): Promise<Config> {
   let text: string;
   try {
@@ -49,14 +68,12 @@ export async function loadConfigFile(path: string, opts: { env: Env; onWarning?:
   } catch (error) {
     throw new ConfigError(path, readFailure(error), undefined, { cause: error });
   }
-  // Editors on Windows save a byte-order mark that JSON.parse refuses.
+  // Editors on Windows save a byte-order mark.
   const json = text.replace(/^\uFEFF/, '');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch (error) {
-    throw new ConfigError(path, `invalid JSON: ${jsonFailure(error, json)}`);
-  }
+  const errors: ParseError[] = [];
+  const raw: unknown = parseJsonc(json, errors, { allowTrailingComma: true, disallowComments: false, allowEmptyContent: false });
+  const [first] = errors;
+  if (first !== undefined) throw new ConfigError(path, `invalid JSON: ${jsonFailure(first, json)}`);
   return parseConfig(raw, { ...opts, source: path });
 }
 
@@ -160,7 +177,7 @@ function warnUnknownKeys(value: unknown, schema: z.core.$ZodType, path: string[]
     const shape: Record<string, z.core.$ZodType> = schema.shape;
     for (const [key, item] of Object.entries(value)) {
       if (Object.hasOwn(shape, key)) warnUnknownKeys(item, shape[key] as z.core.$ZodType, [...path, key], warn);
-      else warn('unknown config key ignored', formatPath([...path, key]));
+      else warn(UNKNOWN_KEY_WARNING, formatPath([...path, key]));
     }
   }
 }
@@ -173,14 +190,29 @@ function readFailure(error: unknown): string {
   return `cannot read the file (${code ?? (error as Error).message})`;
 }
 
-/**
- * V8 quotes the text around a syntax error, which could be a password: keep its description, drop
- * the quote, and turn "at position N" into a line and column.
- */
-function jsonFailure(error: unknown, text: string): string {
-  const message = (error as Error).message.replace(/, (?:\.\.\.)?".*" is not valid JSON$/s, '');
-  return message.replace(/ in JSON at position (\d+)(?: \(line \d+ column \d+\))?$/, (_match, position: string) => {
-    const before = text.slice(0, Number(position)).split('\n');
-    return ` at line ${before.length} column ${(before.at(-1)?.length ?? 0) + 1}`;
-  });
+/** What each parser error (by its printParseErrorCode name) means to someone editing the file. */
+const JSON_ERRORS: Record<string, string> = {
+  InvalidSymbol: 'unexpected character',
+  InvalidNumberFormat: 'invalid number',
+  PropertyNameExpected: 'expected a property name in double quotes',
+  ValueExpected: 'expected a value',
+  ColonExpected: "expected ':'",
+  CommaExpected: "expected ',' or the end of the object or array",
+  CloseBraceExpected: "expected '}'",
+  CloseBracketExpected: "expected ']'",
+  EndOfFileExpected: 'unexpected text after the end of the document',
+  InvalidCommentToken: 'comment not closed',
+  UnexpectedEndOfComment: 'comment not closed',
+  UnexpectedEndOfString: 'string not closed',
+  UnexpectedEndOfNumber: 'number not finished',
+  InvalidUnicode: 'invalid unicode escape in a string',
+  InvalidEscapeCharacter: 'invalid escape in a string',
+  InvalidCharacter: 'invalid character in a string',
+};
+
+/** The error in words, with line and column, never quoting the text (it could hold a password). */
+function jsonFailure(error: ParseError, text: string): string {
+  const before = text.slice(0, error.offset).split('\n');
+  const where = error.offset >= text.length ? 'at the end of the file' : `at line ${before.length} column ${(before.at(-1)?.length ?? 0) + 1}`;
+  return `${JSON_ERRORS[printParseErrorCode(error.error)] ?? 'malformed'} ${where}`;
 }

@@ -228,6 +228,25 @@ describe('loadConfigFile errors name the file (§2)', () => {
     expect((await loadError(path)).message).toBe(`${path}: services.todo.call_timeout: expected a number, got "abc"`);
   });
 
+  test('comments and trailing commas are accepted (JSONC)', async () => {
+    const path = await write('commented.jsonc', '{\n  // where it listens\n  "server": {"port": 1234, /* inline */},\n  "services": {},\n}\n');
+    expect((await loadConfigFile(path, { env: {} })).server.port).toBe(1234);
+  });
+
+  test('an unset ${VAR} without a default is named where its emptiness breaks validation', async () => {
+    const port = await write('port.json', JSON.stringify({ server: { port: '${GW_PORT}' } }));
+    expect((await loadError(port)).message).toBe(`${port}: server.port: expected a number, got "" (\${GW_PORT} is not set)`);
+    const command = await write('command.json', JSON.stringify({ services: { todo: { command: ['${TODO_BIN}', '--flag'] } } }));
+    expect((await loadError(command)).message).toMatch(/services\.todo\.command: .* \(\$\{TODO_BIN\} is not set\)$/);
+  });
+
+  test('each unset ${VAR} without a default is a warning naming it and its key', async () => {
+    const path = await write('unset.json', JSON.stringify({ server: { auth_token: '${GW_TOKEN}', host: '${GW_HOST|127.0.0.1}' } }));
+    const { warnings, onWarning } = collectWarnings();
+    await loadConfigFile(path, { env: {}, onWarning });
+    expect(warnings).toEqual([{ message: '${GW_TOKEN} is not set and has no default: "" used', path: 'server.auth_token' }]);
+  });
+
   test('a byte-order mark is accepted (§3)', async () => {
     const path = await write('bom.json', '\uFEFF{"server": {"port": 1234}}');
     expect((await loadConfigFile(path, { env: {} })).server.port).toBe(1234);
