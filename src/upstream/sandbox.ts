@@ -10,6 +10,7 @@
 import { posix } from 'node:path';
 import type { SandboxConfig, ServiceConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
+import { packageCacheEnv } from './package-cache.js';
 import type { Launch as ProcessLaunch } from './process.js';
 
 export interface SandboxTools {
@@ -21,6 +22,8 @@ export interface SandboxTools {
 export interface SandboxContext {
   /** Absolute path of the session's private directory (see session-dir.ts). */
   sessionDir: string;
+  /** The shared package-runner cache (package-cache.ts), writable inside the sandbox; absent = none. */
+  packageCacheDir?: string;
   parentEnv: Record<string, string | undefined>;
   gatewayCwd: string;
   /** The gateway's own credentials (auth_password, auth_token, …); never passed to a server. */
@@ -122,6 +125,9 @@ function environmentFor(service: ServiceConfig, ctx: SandboxContext, plan: Plan)
       const value = inherited(name);
       if (value !== undefined) env.set(name, value);
     }
+    if (ctx.packageCacheDir !== undefined) {
+      for (const [name, value] of Object.entries(packageCacheEnv(ctx.packageCacheDir))) env.set(name, value);
+    }
   } else {
     for (const name of Object.keys(ctx.parentEnv)) {
       const value = inherited(name);
@@ -164,7 +170,7 @@ function installDir(command: string): string | undefined {
 
 function bwrapArgs(sandbox: SandboxConfig, ctx: SandboxContext, cwd: string, command: string): string[] {
   const resolve = (path: string): string => posix.resolve(ctx.gatewayCwd, path);
-  const writable = [...new Set([...sandbox.allowed_paths.map(resolve), ctx.sessionDir])];
+  const writable = [...new Set([...sandbox.allowed_paths.map(resolve), ctx.sessionDir, ...(ctx.packageCacheDir === undefined ? [] : [ctx.packageCacheDir])])];
   const readOnly = [...new Set([cwd, installDir(command)])].filter(
     (path): path is string =>
       path !== undefined && ![...SYSTEM_PATHS, ...writable].some((shown) => isWithin(path, shown)),

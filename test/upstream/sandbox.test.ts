@@ -113,6 +113,21 @@ describe('environment (§7)', () => {
   });
 });
 
+describe('the shared package cache', () => {
+  const CACHE = '/srv/gw/sandbox/.package-cache/gateway';
+
+  test('a restricted environment points npm, uv and pip at it; the service env still wins', () => {
+    const { env } = buildLaunch(service({}, { env: { PIP_CACHE_DIR: '/mine' } }), context({ packageCacheDir: CACHE }));
+    expect(env).toMatchObject({ npm_config_cache: `${CACHE}/npm`, UV_CACHE_DIR: `${CACHE}/uv`, PIP_CACHE_DIR: '/mine', npm_config_prefer_offline: 'true' });
+    expect(env['HOME']).toBe(SESSION_DIR);
+  });
+
+  test('inside bubblewrap it is writable', () => {
+    const { args } = buildLaunch(service({ allowed_paths: ['/data'] }), context({ packageCacheDir: CACHE }));
+    expect(args.join(' ')).toContain(`--bind ${CACHE} ${CACHE}`);
+  });
+});
+
 describe('wrapper argv (§7)', () => {
   const LIMITS = ['--cpu=300:305', '--fsize=10485760', '--nofile=1024'];
 
