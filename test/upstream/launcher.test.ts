@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, onTestFinished, test } from 'vitest';
 import { FIXTURE_SERVER, fixtureService, PASSWORD, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { readableCopy } from '../helpers/readable-copy.js';
+import { privateUser } from '../helpers/unprivileged-user.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const PYTHON_SERVER = new URL('../fixtures/servers/fixture-server.py', import.meta.url).pathname;
@@ -93,10 +94,12 @@ describe('sandbox through the gateway (§7)', () => {
 
   test('drop_privileges runs the server as an unprivileged user', async () => {
     const { path: server, dir } = await readableCopy(FIXTURE_SERVER);
-    const gw = await gatewayFor({
-      services: { low: { ...fixtureService(), command: [process.execPath, server], sandbox: { drop_privileges: true, working_dir: dir } } },
-    });
+    const user = privateUser();
+    const gw = await gatewayFor(
+      { services: { low: { ...fixtureService(), command: [process.execPath, server], sandbox: { drop_privileges: true, working_dir: dir } } } },
+      { unprivilegedUser: user },
+    );
     const view = await childView(gw, 'low', 'u');
-    expect(view.uid).not.toBe(0);
+    expect(view.uid).toBe(process.getuid?.() === 0 ? user.uid : process.getuid?.());
   });
 });

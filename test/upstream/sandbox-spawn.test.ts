@@ -13,9 +13,11 @@ import { createSessionDir, removeSessionDir } from '../../src/upstream/session-d
 import { serviceConfig } from '../helpers/config.js';
 import { readableCopy } from '../helpers/readable-copy.js';
 import { RUN_MARKER_KEY, runMarker } from '../helpers/run-marker.js';
+import { privateUser } from '../helpers/unprivileged-user.js';
 
 const REPORT = resolve('test/fixtures/report.mjs');
-const NOBODY = { uid: 65534, gid: 65534 };
+/** Who drop_privileges runs servers as here: a uid of this test's own, never shared with other processes. */
+const DROPPED = privateUser();
 const SECRET = 'gw-pass-0f6c1a';
 
 
@@ -48,7 +50,7 @@ function service(command: string[], sandbox: Partial<SandboxConfig> = {}): Servi
 
 /** Runs a service to completion the way process.ts does (own process group, no shell). */
 async function run(svc: ServiceConfig, extra: Partial<SandboxContext> = {}) {
-  const host = { tools, isRoot: process.getuid?.() === 0 };
+  const host = { tools, isRoot: process.getuid?.() === 0, unprivilegedUid: DROPPED.uid, unprivilegedGid: DROPPED.gid };
   const sessionDir = await createSessionDir(await tempDir(), svc.name, 'session-1', serverOwner(svc, host));
   const launch = buildLaunch(svc, {
     sessionDir,
@@ -190,31 +192,31 @@ describe('allowed_paths: bubblewrap (§7)', () => {
 });
 
 describe.runIf(process.getuid?.() === 0)('drop_privileges as root (§7)', () => {
-  test('the server runs as nobody, owns its private directory and has an RLIMIT_NPROC', async () => {
+  test('the server runs as the unprivileged user, owns its private directory and has an RLIMIT_NPROC', async () => {
     const { path: script } = await readableCopy(REPORT);
     const seen = await report(service([process.execPath, script, '--write', 'relative-in-cwd'], { drop_privileges: true, working_dir: '/' }));
-    expect(seen.uid).toBe(NOBODY.uid);
+    expect(seen.uid).toBe(DROPPED.uid);
     expect(seen.limits['Max processes']).toEqual({ soft: '160', hard: '160' });
-    expect((await stat(seen.sessionDir)).uid).toBe(NOBODY.uid);
+    expect((await stat(seen.sessionDir)).uid).toBe(DROPPED.uid);
     expect(seen.writes['relative-in-cwd']).toBe('EACCES');
   });
 
-  test('with allowed_paths: nobody inside bubblewrap writes the allowed path', async () => {
+  test('with allowed_paths: the unprivileged user inside bubblewrap writes the allowed path', async () => {
     const allowed = await tempDir();
-    await chown(allowed, NOBODY.uid, NOBODY.gid);
+    await chown(allowed, DROPPED.uid, DROPPED.gid);
     const { path: script, dir } = await readableCopy(REPORT);
     const seen = await report(
       service([process.execPath, script, '--write', join(allowed, 'ok.txt'), '--look', '/root'], { allowed_paths: [allowed], drop_privileges: true, working_dir: dir }),
     );
-    expect(seen.uid).toBe(NOBODY.uid);
+    expect(seen.uid).toBe(DROPPED.uid);
     expect(seen.writes[join(allowed, 'ok.txt')]).toBe('ok');
     expect(seen.looks['/root']).toBe(false);
-    expect((await stat(join(allowed, 'ok.txt'))).uid).toBe(NOBODY.uid);
+    expect((await stat(join(allowed, 'ok.txt'))).uid).toBe(DROPPED.uid);
   });
 
-  test('a Python server runs as nobody', async () => {
+  test('a Python server runs as the unprivileged user', async () => {
     const result = await run(service(['python3', '-c', 'import os; print(os.getuid())'], { drop_privileges: true }));
-    expect(result.stdout.trim()).toBe(String(NOBODY.uid));
+    expect(result.stdout.trim()).toBe(String(DROPPED.uid));
   });
 });
 
