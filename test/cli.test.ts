@@ -93,6 +93,26 @@ describe('mcp-gateway command (§2)', () => {
     for (const pid of pids) await waitFor(() => !isRunning(pid), { what: `server ${pid} gone`, deadlineMs: 2000 });
   });
 
+  test('`npm start` hands SIGTERM to the gateway itself, which stops cleanly', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mcp-gw-cli-'));
+    const config = join(dir, 'config.json');
+    await writeFile(config, JSON.stringify({ server: { host: '127.0.0.1', port: 0, auth_token: 'tok' }, services: {}, session: { sandbox_dir: join(dir, 'sandbox') } }));
+    const npm = spawn('npm', ['start', '--silent', '--', '-c', config], { cwd: fileURLToPath(new URL('..', import.meta.url)) });
+    onTestFinished(() => {
+      if (npm.exitCode === null && npm.signalCode === null) npm.kill('SIGKILL');
+    });
+    let out = '';
+    npm.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await waitFor(() => out.includes('"msg":"listening"'), { what: 'the gateway listening', deadlineMs: 30_000 });
+    const pid = Number(/"pid":(\d+)/.exec(out)?.[1]);
+    onTestFinished(() => {
+      if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+    });
+    npm.kill('SIGTERM');
+    await waitFor(() => !isRunning(pid), { what: `gateway ${pid} gone`, deadlineMs: 15_000 });
+    expect(out).toContain('"msg":"stopped"');
+  });
+
   test('SIGTERM ends every session tree, wrappers and grandchildren included', async () => {
     const cwd = await mkdtemp(join(tmpdir(), 'mcp-gw-cli-'));
     const wrapper = fileURLToPath(new URL('./fixtures/servers/wrapper.sh', import.meta.url));
