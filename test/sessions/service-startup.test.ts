@@ -1,7 +1,9 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ServiceStartup } from '../../src/sessions/service-startup.js';
 import { fixtureService, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -63,5 +65,33 @@ describe('start-up that survives failures and load', () => {
     const health = await gw.request('GET', '/health', { headers: { authorization: '' } });
     expect(health.body).toMatchObject({ status: 'degraded', services: { broken: 'failed', sluggish: 'ready' } });
     expect(JSON.stringify(health.body)).not.toContain('fatal');
+  });
+});
+
+describe('ServiceStartup', () => {
+  test('starts services at most `concurrency` at a time and reports each', async () => {
+    let running = 0;
+    let most = 0;
+    const startup: ServiceStartup = new ServiceStartup({
+      start: (service) =>
+        startup.observe(service, (async () => {
+          running += 1;
+          most = Math.max(most, running);
+          await new Promise((resolve) => setImmediate(resolve));
+          running -= 1;
+          if (service === 's3') throw new Error('no');
+          return { tools: 1 };
+        })()),
+      onReady: () => {},
+      logger: pino({ level: 'silent' }),
+      now: Date.now,
+      concurrency: 2,
+    });
+    const reports = await startup.startAll(['s1', 's2', 's3', 's4', 's5']);
+    startup.stop();
+    expect(most).toBe(2);
+    expect(reports.map((report) => [report.service, report.ok])).toEqual([['s1', true], ['s2', true], ['s3', false], ['s4', true], ['s5', true]]);
+    expect(startup.state('s3')).toMatchObject({ status: 'failed', error: 'no', failures: 1 });
+    expect(startup.state('s1')).toEqual({ status: 'ready' });
   });
 });
