@@ -129,6 +129,10 @@ describe('conversion only where the schema wants a number or boolean (§3)', () 
 
   test.each([
     { input: todo({ call_timeout: 'abc' }), expected: 'config.json: services.todo.call_timeout: expected a number, got "abc"', why: 'not a number' },
+    { input: todo({ start_timeout: 0 }), expected: 'config.json: services.todo.start_timeout: expected a number greater than 0 and at most 3600, got 0', why: 'start_timeout range' },
+    { input: todo({ tools: { deny: 'git_push' } }), expected: 'config.json: services.todo.tools.deny: expected an array of strings, got "git_push"', why: 'tool globs are a list' },
+    { input: todo({ tools: { descriptions: { add: '' } } }), expected: 'config.json: services.todo.tools.descriptions.add: expected a non-empty string', why: 'an empty description' },
+    { input: { rate_limiting: { call_limit_scope: 'ip' } }, expected: 'config.json: rate_limiting.call_limit_scope: expected one of "session", "client", got "ip"', why: 'call_limit_scope values' },
     { input: { server: { port: '' } }, expected: 'config.json: server.port: expected a number, got ""', why: 'an empty substitution is not 0' },
     { input: { server: { port: '0x1F90' } }, expected: 'config.json: server.port: expected a number, got "0x1F90"', why: 'decimal only' },
     { input: { server: { port: '80.5' } }, expected: 'config.json: server.port: expected a whole number, got "80.5"', why: 'integer keys' },
