@@ -16,7 +16,9 @@ import { runInNewContext } from 'node:vm';
 import { demoServerPath, ECHO_SERVER, startBenchGateway, type BenchGateway, type GatewayUnderTest } from './lib/bench-gateway.js';
 import { connectDirect, firstText, type DirectClient } from './lib/direct-client.js';
 import { staleBuild, startGatewayProcess } from './lib/gateway-process.js';
+import { startHttpFloor, startStdioFloor } from './lib/floors.js';
 import { expectStatus } from './lib/http-client.js';
+import { processCpuMicros } from './lib/proc-cpu.js';
 import { killGroups } from './lib/processes.js';
 import { formatTable, machineInfo, writeJson, type Row } from './lib/report.js';
 import { callService, deleteSessions, FIRST_CALL, mapLimit, sessionPids, waitForGroupsGone } from './lib/sessions.js';
@@ -317,26 +319,28 @@ async function sandboxOverhead(gw: BenchGateway): Promise<void> {
   );
 }
 
+/** Each session id calls echo in a loop, one call in flight per session, for `durationMs`. */
+async function callLoop(gw: GatewayUnderTest, ids: readonly string[], durationMs: number): Promise<{ calls: number; ms: number; latencies: number[] }> {
+  const latencies: number[] = [];
+  const start = performance.now();
+  const end = start + durationMs;
+  await Promise.all(
+    ids.map(async (id) => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        await callService(gw.client, 'echo', id);
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  return { calls: latencies.length, ms: performance.now() - start, latencies };
+}
+
 async function throughput(gw: GatewayUnderTest, concurrency: number): Promise<void> {
   const ids = Array.from({ length: concurrency }, () => newSessionId(`load${concurrency}`));
   await withSessions(gw, ids, 'echo', async () => {
-    const run = async (durationMs: number): Promise<{ calls: number; ms: number; latencies: number[] }> => {
-      const latencies: number[] = [];
-      const start = performance.now();
-      const end = start + durationMs;
-      await Promise.all(
-        ids.map(async (id) => {
-          while (performance.now() < end) {
-            const t0 = performance.now();
-            await callService(gw.client, 'echo', id);
-            latencies.push(performance.now() - t0);
-          }
-        }),
-      );
-      return { calls: latencies.length, ms: performance.now() - start, latencies };
-    };
-    await run(THROUGHPUT_WARMUP_MS);
-    const { calls, ms, latencies } = await run(THROUGHPUT_MS);
+    await callLoop(gw, ids, THROUGHPUT_WARMUP_MS);
+    const { calls, ms, latencies } = await callLoop(gw, ids, THROUGHPUT_MS);
     const perSecond = Math.round((calls / ms) * 1000);
     details[`e_throughput_${concurrency}`] = { calls, ms: Math.round(ms), callsPerSecond: perSecond, latency: summarize(latencies) };
     const goal = concurrency === 16 ? { goal: '>= 3000', ok: perSecond >= 3000 } : {};
@@ -437,6 +441,99 @@ async function churn(gw: BenchGateway): Promise<boolean> {
   return left.length === 0;
 }
 
+/** (p) Warm calls alternate with both floors in rounds of this many, the first round discarded. */
+const HOT_PATH_ROUNDS = 6;
+const HOT_PATH_CALLS_PER_ROUND = 400;
+const HOT_PATH_CONCURRENCY = [1, 4, 16] as const;
+/** Extra node flags for the (p) gateway process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes. */
+const HOT_PATH_NODE_FLAGS = (process.env['BENCH_GATEWAY_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
+/** (p) The lean-hot-path goals (issue 14), next to floors measured in the same run. */
+const HOT_PATH_GOALS = { overheadMs: 0.3, cpuPerCallUs16: 150, idleRssMb: 70, loadedRssMb: 90 };
+
+/**
+ * (p) The gateway against what this machine can do at all, on the compiled gateway in its own
+ * process (as operators run it; the client outside it): the warm call next to its floors (a trivial
+ * node:http exchange with the same client + a raw stdio JSON-RPC round trip to the same echo
+ * server), the gateway process's own CPU per call from /proc at 1, 4 and 16 sessions, and its RSS
+ * idle and with RSS_SESSIONS open sessions.
+ */
+async function hotPath(): Promise<void> {
+  const stale = await staleBuild();
+  if (stale !== undefined) {
+    console.log(`\n    (p) not measured: ${stale} (npm run build)`);
+    details['p_hot_path'] = { skipped: stale };
+    return;
+  }
+  const gw = await startGatewayProcess(HOT_PATH_NODE_FLAGS);
+  const figures: Record<string, unknown> = {};
+  details['p_hot_path'] = figures;
+  try {
+    const { idle, loaded } = await sessionMemory(gw);
+    const perSessionKb = (loaded.rss - idle.rss) / RSS_SESSIONS / 1024;
+    // The heap figure is steadier: RSS also moves with what V8 and malloc give back after a GC.
+    const heapPerSessionKb = (loaded.heapUsed - idle.heapUsed) / RSS_SESSIONS / 1024;
+    figures['rss'] = { idle: memoryFigures(idle), [`with${RSS_SESSIONS}Sessions`]: memoryFigures(loaded), perSessionKb: Math.round(perSessionKb), heapPerSessionKb: Math.round(heapPerSessionKb) };
+
+    const httpFloor = await startHttpFloor();
+    const stdioFloor = startStdioFloor();
+    const sessionId = newSessionId('hot');
+    try {
+      await withSessions(gw, [sessionId], 'echo', async () => {
+        const samples = { http: [] as number[], stdio: [] as number[], gateway: [] as number[] };
+        const body = { tool: 'echo', session_id: sessionId, arguments: { text: 'hello' } };
+        for (let round = 0; round < HOT_PATH_ROUNDS; round++) {
+          const http = await timeEach(HOT_PATH_CALLS_PER_ROUND, async () => expectStatus(await httpFloor.client.send('POST', '/services/echo/call', body), 200, 'floor HTTP'));
+          const stdio = await timeEach(HOT_PATH_CALLS_PER_ROUND, async () => {
+            if ((await stdioFloor.echo('hello')) !== 'hello') throw new Error('raw stdio echo returned something else');
+          });
+          const gateway = await timeEach(HOT_PATH_CALLS_PER_ROUND, () => callService(gw.client, 'echo', sessionId));
+          if (round === 0) continue;
+          samples.http.push(...http);
+          samples.stdio.push(...stdio);
+          samples.gateway.push(...gateway);
+        }
+        const [http, stdio, gateway] = [summarize(samples.http), summarize(samples.stdio), summarize(samples.gateway)];
+        figures['warm'] = { httpFloor: http, stdioFloor: stdio, gateway };
+        const overhead = gateway.p50 - http.p50 - stdio.p50;
+        rows.push(
+          { part: 'p', name: 'floor: trivial node:http exchange p50 (same client)', value: http.p50, unit: 'ms' },
+          { part: 'p', name: 'floor: raw stdio JSON-RPC round trip to echo p50', value: stdio.p50, unit: 'ms' },
+          { part: 'p', name: 'warm call via compiled gateway p50', value: gateway.p50, unit: 'ms' },
+          { part: 'p', name: 'warm call overhead over the floors (p50)', value: overhead, unit: 'ms', goal: `<= ${HOT_PATH_GOALS.overheadMs}`, ok: overhead <= HOT_PATH_GOALS.overheadMs },
+        );
+      });
+    } finally {
+      await Promise.all([httpFloor.close(), stdioFloor.close()]);
+    }
+
+    for (const concurrency of HOT_PATH_CONCURRENCY) {
+      const ids = Array.from({ length: concurrency }, () => newSessionId(`cpu${concurrency}`));
+      await withSessions(gw, ids, 'echo', async () => {
+        await callLoop(gw, ids, THROUGHPUT_WARMUP_MS);
+        const cpuBefore = await processCpuMicros(gw.pid);
+        const { calls, ms } = await callLoop(gw, ids, THROUGHPUT_MS);
+        const cpuUs = (await processCpuMicros(gw.pid)) - cpuBefore;
+        const perCall = cpuUs / calls;
+        figures[`cpu${concurrency}`] = { calls, ms: Math.round(ms), gatewayCpuMs: Math.round(cpuUs / 1000), cpuPerCallUs: Math.round(perCall), coreShare: round2(cpuUs / 1000 / ms) };
+        const goal = concurrency === 16 ? { goal: `<= ${HOT_PATH_GOALS.cpuPerCallUs16}`, ok: perCall <= HOT_PATH_GOALS.cpuPerCallUs16 } : {};
+        rows.push({ part: 'p', name: `gateway CPU per call, ${concurrency} concurrent session${concurrency === 1 ? '' : 's'} (/proc utime+stime)`, value: Math.round(perCall), unit: 'µs', ...goal });
+      });
+    }
+
+    const [idleMb, loadedMb] = [mb(idle.rss), mb(loaded.rss)];
+    rows.push(
+      { part: 'p', name: 'RSS compiled gateway, idle', value: idleMb, unit: 'MB', goal: `<= ${HOT_PATH_GOALS.idleRssMb}`, ok: idleMb <= HOT_PATH_GOALS.idleRssMb },
+      { part: 'p', name: `RSS compiled gateway, ${RSS_SESSIONS} open sessions`, value: loadedMb, unit: 'MB', goal: `<= ${HOT_PATH_GOALS.loadedRssMb}`, ok: loadedMb <= HOT_PATH_GOALS.loadedRssMb },
+      { part: 'p', name: 'RSS per open session', value: Math.round(perSessionKb), unit: 'kB' },
+      { part: 'p', name: 'JS heap per open session', value: Math.round(heapPerSessionKb), unit: 'kB' },
+    );
+  } finally {
+    await gw.close();
+    const left = await gw.processes();
+    if (left.length > 0) throw new Error(`(p) compiled gateway left ${left.length} process(es): ${left.map((p) => p.pid).join(' ')}`);
+  }
+}
+
 async function main(): Promise<number> {
   const machine = machineInfo();
   console.log(`mcp-gateway bench: node ${machine.node}, ${machine.cpu} x${machine.cores}, ${machine.os}`);
@@ -455,6 +552,7 @@ async function main(): Promise<number> {
     // (f) before (e): the idle reading should not carry the heap growth of a throughput run.
     // (f) and then (e) run on the compiled gateway in its own process (in-process without a current dist/).
     const isMemoryClean = await phase(`(f) RSS idle and with ${RSS_SESSIONS} sessions, then (e)`, () => memory(gw));
+    await phase('(p) hot path: floors, overhead, CPU per call, RSS', hotPath);
     isClean = (await phase(`(g) churn ${CHURN_SESSIONS} sessions`, () => churn(gw))) && isMemoryClean;
   } catch (error) {
     // Report what was measured so far; the run still fails.

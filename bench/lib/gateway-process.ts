@@ -45,9 +45,10 @@ export async function staleBuild(dir = SRC): Promise<string | undefined> {
   return undefined;
 }
 
-export async function startGatewayProcess(): Promise<GatewayProcess> {
+/** `nodeFlags` go to that node process (e.g. --cpu-prof to see where its time goes). */
+export async function startGatewayProcess(nodeFlags: readonly string[] = []): Promise<GatewayProcess> {
   const setup = await createBenchSetup();
-  const child = spawn(process.execPath, ['--expose-gc', CHILD], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--expose-gc', ...nodeFlags, CHILD], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr = (stderr + text).slice(-2000)));
   const answers = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
