@@ -17,7 +17,7 @@ import { demoServerPath, ECHO_SERVER, startBenchGateway, type BenchGateway, type
 import { connectDirect, firstText, type DirectClient } from './lib/direct-client.js';
 import { staleBuild, startGatewayProcess } from './lib/gateway-process.js';
 import { startHttpFloor, startStdioFloor } from './lib/floors.js';
-import { expectStatus } from './lib/http-client.js';
+import { expectStatus, type JsonClient } from './lib/http-client.js';
 import { processCpuMicros } from './lib/proc-cpu.js';
 import { killGroups } from './lib/processes.js';
 import { formatTable, machineInfo, writeJson, type Row } from './lib/report.js';
@@ -320,7 +320,7 @@ async function sandboxOverhead(gw: BenchGateway): Promise<void> {
 }
 
 /** Each session id calls echo in a loop, one call in flight per session, for `durationMs`. */
-async function callLoop(gw: GatewayUnderTest, ids: readonly string[], durationMs: number): Promise<{ calls: number; ms: number; latencies: number[] }> {
+async function callLoop(client: JsonClient, ids: readonly string[], durationMs: number): Promise<{ calls: number; ms: number; latencies: number[] }> {
   const latencies: number[] = [];
   const start = performance.now();
   const end = start + durationMs;
@@ -328,7 +328,7 @@ async function callLoop(gw: GatewayUnderTest, ids: readonly string[], durationMs
     ids.map(async (id) => {
       while (performance.now() < end) {
         const t0 = performance.now();
-        await callService(gw.client, 'echo', id);
+        await callService(client, 'echo', id);
         latencies.push(performance.now() - t0);
       }
     }),
@@ -339,8 +339,8 @@ async function callLoop(gw: GatewayUnderTest, ids: readonly string[], durationMs
 async function throughput(gw: GatewayUnderTest, concurrency: number): Promise<void> {
   const ids = Array.from({ length: concurrency }, () => newSessionId(`load${concurrency}`));
   await withSessions(gw, ids, 'echo', async () => {
-    await callLoop(gw, ids, THROUGHPUT_WARMUP_MS);
-    const { calls, ms, latencies } = await callLoop(gw, ids, THROUGHPUT_MS);
+    await callLoop(gw.client, ids, THROUGHPUT_WARMUP_MS);
+    const { calls, ms, latencies } = await callLoop(gw.client, ids, THROUGHPUT_MS);
     const perSecond = Math.round((calls / ms) * 1000);
     details[`e_throughput_${concurrency}`] = { calls, ms: Math.round(ms), callsPerSecond: perSecond, latency: summarize(latencies) };
     const goal = concurrency === 16 ? { goal: '>= 3000', ok: perSecond >= 3000 } : {};
@@ -502,6 +502,14 @@ async function hotPath(): Promise<void> {
           { part: 'p', name: 'warm call overhead over the floors (p50)', value: overhead, unit: 'ms', goal: `<= ${HOT_PATH_GOALS.overheadMs}`, ok: overhead <= HOT_PATH_GOALS.overheadMs },
         );
       });
+      // The CPU floor next to the gateway's: what the trivial server's process spends per exchange.
+      const floorIds = Array.from({ length: 16 }, (_, i) => `floor-${i}`);
+      await callLoop(httpFloor.client, floorIds, THROUGHPUT_WARMUP_MS);
+      const floorCpuBefore = await processCpuMicros(httpFloor.pid);
+      const floorRun = await callLoop(httpFloor.client, floorIds, THROUGHPUT_MS);
+      const floorPerCall = ((await processCpuMicros(httpFloor.pid)) - floorCpuBefore) / floorRun.calls;
+      figures['httpFloorCpu16'] = { calls: floorRun.calls, ms: Math.round(floorRun.ms), cpuPerCallUs: Math.round(floorPerCall) };
+      rows.push({ part: 'p', name: 'floor: trivial node:http server CPU per exchange, 16 concurrent', value: Math.round(floorPerCall), unit: 'µs' });
     } finally {
       await Promise.all([httpFloor.close(), stdioFloor.close()]);
     }
@@ -509,9 +517,9 @@ async function hotPath(): Promise<void> {
     for (const concurrency of HOT_PATH_CONCURRENCY) {
       const ids = Array.from({ length: concurrency }, () => newSessionId(`cpu${concurrency}`));
       await withSessions(gw, ids, 'echo', async () => {
-        await callLoop(gw, ids, THROUGHPUT_WARMUP_MS);
+        await callLoop(gw.client, ids, THROUGHPUT_WARMUP_MS);
         const cpuBefore = await processCpuMicros(gw.pid);
-        const { calls, ms } = await callLoop(gw, ids, THROUGHPUT_MS);
+        const { calls, ms } = await callLoop(gw.client, ids, THROUGHPUT_MS);
         const cpuUs = (await processCpuMicros(gw.pid)) - cpuBefore;
         const perCall = cpuUs / calls;
         figures[`cpu${concurrency}`] = { calls, ms: Math.round(ms), gatewayCpuMs: Math.round(cpuUs / 1000), cpuPerCallUs: Math.round(perCall), coreShare: round2(cpuUs / 1000 / ms) };

@@ -14,6 +14,8 @@ const FLOOR_HTTP_SERVER = fileURLToPath(new URL('./floor-http-server.mjs', impor
 
 export interface HttpFloor {
   client: JsonClient;
+  /** The server's process, for its CPU time. */
+  pid: number;
   close(): Promise<void>;
 }
 
@@ -37,6 +39,7 @@ export async function startHttpFloor(): Promise<HttpFloor> {
   const client = createJsonClient(`http://127.0.0.1:${Number(value)}`, SAME_SIZE_AUTHORIZATION);
   return {
     client,
+    pid: child.pid!,
     async close() {
       client.close();
       await stopChild(child);
