@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { demoServerPath, ECHO_SERVER, startBenchGateway, type BenchGateway, type GatewayUnderTest } from './lib/bench-gateway.js';
+import { benchCluster } from './lib/cluster-bench.js';
 import { connectDirect, firstText, type DirectClient } from './lib/direct-client.js';
 import { staleBuild, startGatewayProcess } from './lib/gateway-process.js';
 import { expectStatus } from './lib/http-client.js';
@@ -456,6 +457,11 @@ async function main(): Promise<number> {
     // (f) and then (e) run on the compiled gateway in its own process (in-process without a current dist/).
     const isMemoryClean = await phase(`(f) RSS idle and with ${RSS_SESSIONS} sessions, then (e)`, () => memory(gw));
     isClean = (await phase(`(g) churn ${CHURN_SESSIONS} sessions`, () => churn(gw))) && isMemoryClean;
+    const cluster = await phase('(i) three instances: forwarding cost and calls/s', () =>
+      benchCluster({ rounds: WARM_ROUNDS, callsPerRound: WARM_CALLS_PER_ROUND, sessions: 16, warmupMs: THROUGHPUT_WARMUP_MS, throughputMs: THROUGHPUT_MS }),
+    );
+    rows.push(...cluster.rows);
+    Object.assign(details, cluster.details);
   } catch (error) {
     // Report what was measured so far; the run still fails.
     failure = error;

@@ -5,6 +5,9 @@ import type { ClusterConfig } from '../config/types.js';
 import type { SessionRegistry } from '../sessions/registry.js';
 import type { Directory, Peer } from './directory.js';
 
+/** Bounds the owner cache: ids of calls that ended stay until they are pushed out. */
+const MAX_KNOWN_OWNERS = 10_000;
+
 /** Where a session's requests run (SPEC §12). */
 export type Location =
   /** Here; `isTakeover`: its previous owner died, so whatever it held is gone. */
@@ -36,6 +39,11 @@ export class ClusterInstance {
   private readonly takenOver = new Set<string>();
   /** Requests running here per session id: an id with a request in flight is live even before its server exists. */
   private readonly inFlight = new Map<string, number>();
+  /**
+   * Owners of ids that live elsewhere, as last resolved: a forwarded call then costs no Redis
+   * round trip here (the owner checks its ownership anyway). A wrong guess costs a 421 and a fresh lookup.
+   */
+  private readonly knownOwners = new Map<string, Peer>();
   private peerList: Peer[] = [];
   private isDraining = false;
   private hasLeft = false;
@@ -84,7 +92,9 @@ export class ClusterInstance {
    * call); `lookup`: one that only reaches an existing one (DELETE, hangup). The seam every face
    * uses, the MCP face included. Never throws: without Redis the answer is "here".
    */
-  async locate(sessionId: string, mode: 'claim' | 'lookup'): Promise<Location> {
+  async locate(sessionId: string, mode: 'claim' | 'lookup', options: { isFresh?: boolean } = {}): Promise<Location> {
+    const known = options.isFresh ? undefined : this.knownOwner(sessionId);
+    if (known) return { where: 'peer', peer: known };
     if (!this.deps.directory.isConnected) return this.locally(sessionId);
     // A stopping instance starts nothing: new ids go to a live peer (SPEC §12 drain).
     const placement = this.isDraining && mode === 'claim' ? this.placement() : undefined;
@@ -95,6 +105,8 @@ export class ClusterInstance {
       this.degrade(error);
       return this.locally(sessionId);
     }
+    if (resolution.kind === 'remote') this.remember(sessionId, resolution.owner);
+    else this.knownOwners.delete(sessionId);
     switch (resolution.kind) {
       case 'mine':
         // Left the directory at the end of a drain: what still arrives is started by a live peer.
@@ -112,6 +124,22 @@ export class ClusterInstance {
       case 'none':
         return placement ?? { where: 'here', isTakeover: false };
     }
+  }
+
+  private knownOwner(sessionId: string): Peer | undefined {
+    const peer = this.knownOwners.get(sessionId);
+    if (peer === undefined) return undefined;
+    // Only while the owner still heartbeats; a dead owner's ids go back to the directory.
+    if (this.peerList.some((live) => live.id === peer.id && !live.draining)) return peer;
+    this.knownOwners.delete(sessionId);
+    return undefined;
+  }
+
+  private remember(sessionId: string, peer: Peer): void {
+    this.knownOwners.delete(sessionId);
+    this.knownOwners.set(sessionId, peer);
+    // Oldest first in a Map: drop the least recently resolved beyond the bound.
+    if (this.knownOwners.size > MAX_KNOWN_OWNERS) this.knownOwners.delete(this.knownOwners.keys().next().value!);
   }
 
   /** Counts a request for `sessionId` running here; call the returned function when it is answered. */

@@ -112,7 +112,8 @@ export function createClusterRouting(deps: {
   };
 
   const decide = async (request: FastifyRequest, reply: FastifyReply, key: SessionKey): Promise<Outcome> => {
-    let location: Location = await instance.locate(key.sessionId, key.mode);
+    // A hop always asks the directory: the sender trusted this instance to own the id, so a cached guess here proves nothing.
+    let location: Location = await instance.locate(key.sessionId, key.mode, { isFresh: request.gatewayHop !== null });
     if (request.gatewayHop) {
       if (location.where === 'here') return runHere(request, reply, key);
       // Never a second hop: the sender asks the directory again (scale-out.md P1).
@@ -135,7 +136,7 @@ export function createClusterRouting(deps: {
       }
       if (outcome === 'misdirected') isMisdirected = true;
       else await delay(UNREACHABLE_POLL_MS);
-      location = await instance.locate(key.sessionId, key.mode);
+      location = await instance.locate(key.sessionId, key.mode, { isFresh: true });
     }
   };
 

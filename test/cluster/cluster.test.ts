@@ -266,8 +266,11 @@ describe('several instances behind round-robin nginx (SPEC §12)', () => {
     redis = await startRedis(redisPort);
     const client = new Redis({ port: redisPort, host: '127.0.0.1' });
     try {
-      await waitFor(async () => (await client.get('mcp-gateway:{cluster}:own:outage-new'))?.startsWith(`${ids[b.url]}:`) === true, { deadlineMs: 10_000, what: 'new session published' });
-      expect(await client.get('mcp-gateway:{cluster}:own:outage-owned')).toMatch(new RegExp(`^${ids[a.url]}:`));
+      const ownerOfKey = async (sessionId: string): Promise<string | undefined> => (await client.get(`mcp-gateway:{cluster}:own:${sessionId}`))?.split(':')[0];
+      await waitFor(async () => (await ownerOfKey('outage-new')) === ids[b.url] && (await ownerOfKey('outage-owned')) === ids[a.url], {
+        deadlineMs: 10_000,
+        what: 'ownership re-published',
+      });
     } finally {
       client.disconnect();
     }

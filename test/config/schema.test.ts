@@ -341,7 +341,7 @@ describe('cluster (§12)', () => {
     });
   });
 
-  test.each([
+  test.each<{ extra: Record<string, unknown>; env: Record<string, string>; expected: string; why: string }>([
     { extra: {}, env: {}, expected: 'cluster.secret: expected a non-empty string', why: 'an unset secret variable' },
     { extra: { secret: 'short' }, env: {}, expected: 'cluster.secret: expected at least 16 characters', why: 'guessable from a captured hop' },
     { extra: { instance_url: '10.0.0.5:8080' }, env: { MCP_CLUSTER_SECRET: 'a-long-enough-secret' }, expected: 'cluster.instance_url: expected http://host:port', why: 'no scheme' },
