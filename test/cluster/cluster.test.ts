@@ -39,6 +39,8 @@ interface Answer {
   status: number;
   body: any;
   upstream: string | null;
+  /** X-RateLimit-Remaining, as the instance that received the request reports it. */
+  remaining: number;
 }
 
 async function send(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
@@ -55,7 +57,7 @@ async function send(base: string, method: string, path: string, body?: unknown, 
   } catch {
     // kept as text for the assertion message
   }
-  return { status: response.status, body: parsed, upstream: response.headers.get('x-upstream') };
+  return { status: response.status, body: parsed, upstream: response.headers.get('x-upstream'), remaining: Number(response.headers.get('x-ratelimit-remaining')) };
 }
 
 const count = (base: string, sessionId: string): Promise<Answer> => send(base, 'POST', '/services/fx/call', { tool: 'counter', session_id: sessionId });
@@ -84,7 +86,13 @@ async function writeConfig(instance: Instance): Promise<void> {
       },
     },
     session: { sandbox_dir: join(dir, `sandbox-${instance.name}`) },
-    rate_limiting: { enabled: false },
+    // Shared counters, high enough never to refuse: the tests read how much each request counted.
+    rate_limiting: {
+      storage_uri: `redis://127.0.0.1:${redisPort}/0`,
+      default_limits: '100000 per hour',
+      call_limit: '100000 per minute',
+      session_delete_limit: '100000 per minute',
+    },
     logging: { level: 'WARNING' },
     cluster: {
       storage_uri: `redis://127.0.0.1:${redisPort}/0`,
@@ -206,6 +214,14 @@ describe('several instances behind round-robin nginx (SPEC §12)', () => {
     }
     expect((await send(target.url, 'GET', '/sessions')).body['forged-1']).toBeUndefined();
     expect(await fixturePids(target)).toEqual(before);
+  }, 30_000);
+
+  test('rate limits count a forwarded request once, where it arrived', async () => {
+    await count(instances[0]!.url, 'limited-once');
+    const first = await count(instances[1]!.url, 'limited-once');
+    const second = await count(instances[1]!.url, 'limited-once');
+    expect(counted(second.body.result).n).toBe(3);
+    expect(first.remaining - second.remaining).toBe(1);
   }, 30_000);
 
   test('6. kill -9 of an owner: its sessions restart honestly elsewhere, the others keep their state', async () => {

@@ -54,9 +54,7 @@ export const SWAIG_REPLIES = {
   noSessions: { response: 'This call had no open tool sessions.' },
   unexpected: { response: 'Something went wrong in the tool gateway, so this cannot be done right now.' },
   // SPEC §12: the gateway instance running this call's tools stopped; nothing is replayed.
-  ownerFailed: {
-    response: 'The tool gateway server handling this call stopped while working on this, so it may or may not have been carried out. Anything the tools remembered during this call may be lost.',
-  },
+  ownerFailed: { response: 'The gateway server for this call stopped mid-request, so it may or may not have been done, and what the tools remembered may be lost.' },
   ownerUnreachable: { response: 'The tool gateway server handling this call cannot be reached right now. Try again in a moment.' },
 } as const satisfies Record<string, SwaigErrorReply>;
 
