@@ -224,14 +224,20 @@ describe('several instances behind round-robin nginx (SPEC §12)', () => {
     expect(first.remaining - second.remaining).toBe(1);
   }, 30_000);
 
-  test('6. kill -9 of an owner: its sessions restart honestly elsewhere, the others keep their state', async () => {
+  test('6. kill -9 of an owner: its call in flight fails, its sessions restart honestly elsewhere, the others keep their state', async () => {
     const [survivor, victim] = [instances[0]!, instances[1]!];
     await count(survivor.url, 'survives');
     await count(victim.url, 'orphan');
     await count(victim.url, 'orphan');
+    // A call running on the owner when it dies fails; it is never replayed elsewhere (tools have side effects).
+    const inFlight = send(survivor.url, 'POST', '/services/fx/call', { tool: 'slow', session_id: 'orphan', arguments: { ms: 20_000 } });
+    await waitFor(async () => (await send(victim.url, 'GET', '/sessions?scope=local')).body['orphan']?.services.fx.calls === 3, { deadlineMs: 10_000, what: 'slow call running on the owner' });
     victim.child!.process.kill('SIGKILL');
     await victim.child!.exited;
     const killedAt = Date.now();
+    const failed = await inFlight;
+    expect(failed.status).toBe(502);
+    expect(failed.body.error).toMatch(/not retried/);
 
     const afterCrash = await count(lb, 'orphan');
     expect(afterCrash.status).toBe(200);
