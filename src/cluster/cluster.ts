@@ -53,7 +53,6 @@ export async function createCluster(deps: { config: Config; cluster: ClusterConf
     forward: forwarder.forward,
     forwardTimeoutMs: Math.min(slowestCallMs * PROGRESS_CEILING_FACTOR, MAX_CALL_MS) + FORWARD_MARGIN_MS,
     ownerWaitMs: (cluster.owner_timeout + 2 * cluster.heartbeat) * 1000,
-    logger: clusterLogger,
   });
   let isStarted = false;
   return {

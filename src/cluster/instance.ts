@@ -10,8 +10,8 @@ const MAX_KNOWN_OWNERS = 10_000;
 
 /** Where a session's requests run (SPEC §12). */
 export type Location =
-  /** Here; `isTakeover`: its previous owner died, so whatever it held is gone. */
-  | { where: 'here'; isTakeover: boolean }
+  /** Here (after a takeover from a dead owner, `wasTakenOver` says so until the id closes). */
+  | { where: 'here' }
   /** On a peer: its owner, or (while this instance drains) the live instance chosen to start it. */
   | { where: 'peer'; peer: Peer };
 
@@ -116,13 +116,13 @@ export class ClusterInstance {
           this.takenOver.add(sessionId);
           this.deps.logger.warn({ sessionId, previousOwner: resolution.takenOverFrom, epoch: resolution.epoch }, 'session taken over from a dead instance');
         }
-        return { where: 'here', isTakeover: resolution.takenOverFrom !== undefined };
+        return { where: 'here' };
       case 'remote':
         // Fencing: another instance holds the id now (this one stalled past owner_timeout); its servers here are stale.
         if (this.owned.delete(sessionId)) this.deps.registry.closeSessionId(sessionId, 'superseded');
         return { where: 'peer', peer: resolution.owner };
       case 'none':
-        return placement ?? { where: 'here', isTakeover: false };
+        return placement ?? { where: 'here' };
     }
   }
 
@@ -244,7 +244,7 @@ export class ClusterInstance {
   private locally(sessionId: string): Location {
     // Epoch 0 loses to any epoch Redis handed out meanwhile: on reconnect the other owner keeps the id.
     if (!this.owned.has(sessionId)) this.owned.set(sessionId, 0);
-    return { where: 'here', isTakeover: false };
+    return { where: 'here' };
   }
 
   /** A live peer that is not draining, in turn; none: the id stays here (better than refusing a call). */

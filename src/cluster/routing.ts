@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Logger } from 'pino';
 import { isPlainObject } from '../json.js';
 import { abortWhenClientLeaves } from '../faces/rest/routes.js';
 import { checkName } from '../faces/rest/validate.js';
@@ -54,7 +53,6 @@ export function createClusterRouting(deps: {
   forwardTimeoutMs: number;
   /** How long a call waits for an owner that refuses connections to be declared dead. */
   ownerWaitMs: number;
-  logger: Logger;
 }): ClusterRouting {
   const { instance, signer } = deps;
   const ranHere = new WeakMap<FastifyRequest, SessionKey>();
