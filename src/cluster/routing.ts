@@ -28,8 +28,14 @@ interface SessionKey {
 type Outcome = 'here' | 'answered';
 
 export interface ClusterRouting {
-  /** Hooks that decide, before any handler runs, whether a request runs here or on its session's owner. */
-  register(app: FastifyInstance): void;
+  /** First of all hooks: a forged hop is refused before rate limits, credentials or handlers. */
+  verifyHops(app: FastifyInstance): void;
+  /**
+   * After the rate limit and authentication hooks (the per-session rate limit counts in a
+   * preHandler too, and must count here before the request leaves): decide whether a request
+   * runs here or on its session's owner.
+   */
+  route(app: FastifyInstance): void;
   /** The sender's request id on a hop (checked with the hop itself), so one id names the request on both instances. */
   carriedRequestId(raw: IncomingMessage): string | undefined;
 }
@@ -173,10 +179,9 @@ export function createClusterRouting(deps: {
       const id = typeof header === 'string' ? header.split(';')[3] : undefined;
       return id !== undefined && REQUEST_ID.test(id) ? id : undefined;
     },
-    register(app) {
+    verifyHops(app) {
       app.decorateRequest('gatewayHop', null);
 
-      // First of all hooks: a forged hop is refused before rate limits, credentials or handlers.
       app.addHook('onRequest', (request, reply, done) => {
         const header = request.headers[HOP_HEADER];
         if (header === undefined) return done();
@@ -200,7 +205,8 @@ export function createClusterRouting(deps: {
         }
         done();
       });
-
+    },
+    route(app) {
       app.addHook('preHandler', (request, reply, done) => {
         const key = sessionKeyOf(request);
         if (key === undefined) return done();

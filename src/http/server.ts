@@ -90,7 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   // Before the rate limit and authentication: a verified hop was counted and authenticated where it arrived.
-  deps.cluster?.register(app);
+  deps.cluster?.verifyHops(app);
 
   if (deps.rateLimiter && config.rate_limiting.enabled) {
     registerRateLimit(app, {
@@ -111,6 +111,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     done();
   });
+
+  // After the rate limit's own preHandler: a request is counted where it arrived, then forwarded.
+  deps.cluster?.route(app);
 
   // Once close() has begun, an answer ends its keep-alive connection: otherwise a connection that
   // goes idle after the close started holds the server open until its keep-alive timeout.
