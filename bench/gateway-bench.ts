@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { demoServerPath, ECHO_SERVER, startBenchGateway, type BenchGateway, type GatewayUnderTest } from './lib/bench-gateway.js';
+import { benchCluster } from './lib/cluster-bench.js';
 import { connectDirect, firstText, type DirectClient } from './lib/direct-client.js';
 import { staleBuild, startGatewayProcess } from './lib/gateway-process.js';
 import { startHttpFloor, startStdioFloor } from './lib/floors.js';
@@ -562,6 +563,11 @@ async function main(): Promise<number> {
     const isMemoryClean = await phase(`(f) RSS idle and with ${RSS_SESSIONS} sessions, then (e)`, () => memory(gw));
     await phase('(p) hot path: floors, overhead, CPU per call, RSS', hotPath);
     isClean = (await phase(`(g) churn ${CHURN_SESSIONS} sessions`, () => churn(gw))) && isMemoryClean;
+    const cluster = await phase('(i) three instances: forwarding cost and calls/s', () =>
+      benchCluster({ rounds: WARM_ROUNDS, callsPerRound: WARM_CALLS_PER_ROUND, sessions: 16, warmupMs: THROUGHPUT_WARMUP_MS, throughputMs: THROUGHPUT_MS }),
+    );
+    rows.push(...cluster.rows);
+    Object.assign(details, cluster.details);
   } catch (error) {
     // Report what was measured so far; the run still fails.
     failure = error;

@@ -1,6 +1,6 @@
 #!/bin/sh
 # What the test suite needs besides npm packages: bubblewrap for the filesystem-isolation tests
-# (SPEC §7) and a Redis at 127.0.0.1:6379 for the shared rate-limit tests (SPEC §8). Installs or
+# (SPEC §7), a Redis at 127.0.0.1:6379 for the shared rate-limit tests (SPEC §8) and nginx (SPEC §12). Installs or
 # starts what is missing where it can (root with apt-get), and says what to do where it cannot.
 set -eu
 
@@ -20,6 +20,9 @@ command -v bwrap >/dev/null 2>&1 || need_apt bubblewrap
 command -v prlimit >/dev/null 2>&1 || need_apt util-linux
 command -v openssl >/dev/null 2>&1 || need_apt openssl
 command -v redis-server >/dev/null 2>&1 || need_apt redis-server
+# The several-instances tests put Debian's nginx in front of three gateways (SPEC §12); they run
+# it themselves on a free port, so the package's own service is not needed.
+command -v nginx >/dev/null 2>&1 || need_apt nginx-light
 
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true

@@ -3,9 +3,11 @@ import { join, resolve } from 'node:path';
 import type { Tool } from '@modelcontextprotocol/client';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { createCluster } from './cluster/cluster.js';
 import type { Config } from './config/types.js';
 import { createSwaigFace } from './faces/swaig/routes.js';
 import { createRateLimiter, type RateLimiter } from './http/rate-limit.js';
+import { Readiness } from './http/readiness.js';
 import { buildApp } from './http/server.js';
 import { loadTls } from './http/tls.js';
 import { SessionRegistry } from './sessions/registry.js';
@@ -41,6 +43,7 @@ export interface Gateway {
   app: FastifyInstance;
   registry: SessionRegistry;
   catalogue: ToolCatalogue;
+  readiness: Readiness;
   isTls: boolean;
   /**
    * Starts every enabled service once (initialize + list tools) to fill the catalogue, a few at a
@@ -139,19 +142,30 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
   if (config.rate_limiting.enabled) {
     rateLimiter = await createRateLimiter({ storageUri: config.rate_limiting.storage_uri, keyPrefix: 'mcp-gateway', logger });
   }
+  const readiness = new Readiness();
+  // SPEC §12: without a `cluster` section no Redis connection is made and nothing changes.
+  const cluster = config.cluster && (await createCluster({ config, cluster: config.cluster, registry, logger, now }));
   const app = await buildApp({
     config,
     logger,
     tls,
     rateLimiter,
+    readiness,
+    cluster: cluster?.routing,
     rest: {
       toolCalls,
       registry,
       now,
+      health: cluster && (() => ({ cluster: cluster.status() })),
       serviceStatus: (service) => startup.state(service) ?? { status: catalogue.cached(service) ? 'ready' : 'starting' },
     },
     // SPEC §9: with `swaig.enabled: false` the SWAIG routes do not exist (404).
     faces: config.swaig.enabled ? [createSwaigFace({ config, toolCalls, registry })] : [],
+  });
+
+  app.addHook('onListen', async () => {
+    await cluster?.start();
+    readiness.markReady();
   });
 
   const sweeper = setInterval(() => registry.sweep(), config.session.cleanup_interval * 1000);
@@ -161,6 +175,7 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
     app,
     registry,
     catalogue,
+    readiness,
     isTls: tls !== undefined,
     async validateServices() {
       const services = toolCalls.services();
@@ -172,6 +187,9 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
       return reports;
     },
     async close() {
+      readiness.markDraining();
+      // A cluster member keeps serving its own sessions first (SPEC §12); a single instance stops at once.
+      await cluster?.drain();
       clearInterval(sweeper);
       startup.stop();
       const drainMs = options.drainMs ?? DRAIN_MS;
@@ -187,6 +205,7 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
       app.server.closeAllConnections();
       await drained;
       await rateLimiter?.close();
+      await cluster?.close();
     },
     killAllNow() {
       groups.killAllNow();

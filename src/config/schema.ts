@@ -229,6 +229,28 @@ function publicUrl() {
   });
 }
 
+/** SPEC §12: the session directory must be shared by every instance, so only Redis will do. */
+function redisUri() {
+  return z.unknown().transform((value, ctx) => {
+    const text = asString(value, ctx, { secret: true });
+    if (text === undefined) return z.NEVER;
+    if (/^rediss?:\/\//i.test(text)) return text;
+    // Only the scheme is quoted: a Redis URI carries its password.
+    const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1];
+    return reject(ctx, `expected redis://... or rediss://..., got ${scheme === undefined ? 'no scheme' : `scheme "${scheme}"`}`);
+  });
+}
+
+/** Where the other instances reach this one: an origin, no path (SPEC §12). */
+function instanceUrl() {
+  return z.unknown().transform((value, ctx) => {
+    const text = asString(value, ctx, { nonEmpty: true });
+    if (text === undefined) return z.NEVER;
+    if (/^https?:\/\/[^/?#\s]+\/?$/i.test(text.trim())) return text.trim().replace(/\/$/, '');
+    return reject(ctx, `expected http://host:port or https://host:port, got ${describeValue(text)}`);
+  });
+}
+
 /** Sections are objects; a missing section is parsed from `{}` so every default applies. */
 function section<T extends z.core.$ZodLooseShape>(shape: T) {
   return z.object(shape, {
@@ -354,6 +376,18 @@ export const configSchema = section({
     }).default(() => ({})),
     limit: limits().prefault('600 per minute'),
   }).prefault({}),
+  // SPEC §12: absent = one instance, no Redis; present = one gateway over many instances.
+  cluster: section({
+    storage_uri: redisUri().optional(),
+    instance_url: instanceUrl(),
+    // Hops are authenticated with it: a short secret would be guessable offline from one captured hop.
+    secret: string({ secret: true, nonEmpty: true }).refine((secret) => secret.length >= 16, 'expected at least 16 characters'),
+    heartbeat: positive(60).default(2),
+    owner_timeout: positive(600).default(6),
+    drain_timeout: positive().default(120),
+  })
+    .refine((cluster) => cluster.owner_timeout > cluster.heartbeat, { message: 'expected more than cluster.heartbeat', path: ['owner_timeout'] })
+    .optional(),
 });
 
 type SameType<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;

@@ -115,6 +115,20 @@ export interface SwaigConfig {
   limit: RateLimit[];
 }
 
+export interface ClusterConfig {
+  /** Absent: rate_limiting.storage_uri when that is Redis (resolved where the directory is made). */
+  storage_uri?: string;
+  /** Origin (no trailing slash) at which the other instances reach this one directly. */
+  instance_url: string;
+  secret: string;
+  /** Seconds between heartbeats. */
+  heartbeat: number;
+  /** Seconds without a heartbeat after which an instance counts as dead. */
+  owner_timeout: number;
+  /** Seconds a stopping instance keeps serving its own sessions. */
+  drain_timeout: number;
+}
+
 export interface Config {
   server: ServerConfig;
   services: Record<string, ServiceConfig>;
@@ -123,4 +137,6 @@ export interface Config {
   logging: LoggingConfig;
   security: SecurityConfig;
   swaig: SwaigConfig;
+  /** Absent: a single instance (SPEC §12). */
+  cluster?: ClusterConfig;
 }

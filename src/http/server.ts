@@ -3,12 +3,14 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import type { Logger } from 'pino';
 import type { Config, RateLimit } from '../config/types.js';
 import { GatewayError } from '../errors.js';
+import type { ClusterRouting } from '../cluster/routing.js';
 import { REST_ROUTES, registerRestRoutes, type RestDeps } from '../faces/rest/routes.js';
 import { sanitize } from '../log.js';
 import { createAuthenticator, UNAUTHORIZED_BODY, WWW_AUTHENTICATE } from './auth.js';
 import { errorBody, extraHeadersFor, httpStatusFor } from './error-map.js';
 import { corsHeaders, isHostAllowed, securityHeaders } from './headers.js';
 import { registerRateLimit, type LimitedRoute, type RateLimiter } from './rate-limit.js';
+import { READY_ROUTE, registerReadyRoute, type Readiness } from './readiness.js';
 
 export interface AppDeps {
   config: Config;
@@ -16,6 +18,9 @@ export interface AppDeps {
   tls?: { key: string; cert: string };
   rateLimiter?: RateLimiter;
   rest: RestDeps;
+  readiness: Readiness;
+  /** Present with a `cluster` config: routes each session's requests to the instance that owns it (SPEC §12). */
+  cluster?: ClusterRouting;
   /** Extra faces (SWAIG) register their routes here; each lists its routes for the 405 table. */
   faces?: ReadonlyArray<{ routes: ReadonlyArray<{ url: string; methods: string[] }>; register: (app: FastifyInstance) => void }>;
 }
@@ -49,7 +54,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.security.max_request_size,
     trustProxy: config.server.trust_proxy,
-    genReqId: () => randomUUID(),
+    genReqId: (raw) => deps.cluster?.carriedRequestId(raw) ?? randomUUID(),
     requestIdHeader: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -84,25 +89,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     done();
   });
 
+  // Before the rate limit and authentication: a verified hop was counted and authenticated where it arrived.
+  deps.cluster?.verifyHops(app);
+
   if (deps.rateLimiter && config.rate_limiting.enabled) {
     registerRateLimit(app, {
       limiter: deps.rateLimiter,
       clientKey: (request) => request.ip,
       isAuthenticated: (request) => authenticate(request.headers.authorization),
-      route: (request) => limitsFor(request, config),
+      route: (request) => (request.gatewayHop ? undefined : limitsFor(request, config)),
       refusal: (request) => request.routeOptions.config.rateLimitedReply,
     });
   }
 
   app.addHook('onRequest', (request, reply, done) => {
     const routeConfig = request.routeOptions.config;
-    if (request.routeOptions.url !== undefined && !routeConfig.isPublic && !authenticate(request.headers.authorization)) {
+    if (request.routeOptions.url !== undefined && !routeConfig.isPublic && !request.gatewayHop && !authenticate(request.headers.authorization)) {
       request.log.info({ event: 'auth_failed', ip: request.ip, url: sanitize(request.url) }, 'authentication failed');
       reply.code(401).header('www-authenticate', WWW_AUTHENTICATE).send(UNAUTHORIZED_BODY);
       return;
     }
     done();
   });
+
+  // After the rate limit's own preHandler: a request is counted where it arrived, then forwarded.
+  deps.cluster?.route(app);
 
   // Once close() has begun, an answer ends its keep-alive connection: otherwise a connection that
   // goes idle after the close started holds the server open until its keep-alive timeout.
@@ -135,9 +146,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(500).send({ error: 'Internal server error' });
   });
 
+  registerReadyRoute(app, deps.readiness);
   registerRestRoutes(app, deps.rest);
   for (const face of deps.faces ?? []) face.register(app);
-  registerMethodNotAllowed(app, [...REST_ROUTES, ...(deps.faces ?? []).flatMap((face) => face.routes)], corsOrigins.length > 0);
+  registerMethodNotAllowed(app, [READY_ROUTE, ...REST_ROUTES, ...(deps.faces ?? []).flatMap((face) => face.routes)], corsOrigins.length > 0);
   return app;
 }
 

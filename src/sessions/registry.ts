@@ -20,7 +20,8 @@ export interface AcquireOptions {
   metadata?: Record<string, unknown>;
 }
 
-type CloseReason = 'deleted' | 'idle' | 'crashed' | 'shutdown' | 'hangup';
+/** `superseded`: another gateway instance owns the session id now (SPEC §12). */
+type CloseReason = 'deleted' | 'idle' | 'crashed' | 'shutdown' | 'hangup' | 'superseded';
 
 /**
  * All live sessions, keyed by (session id, service). Starts are single-flight and limits are

@@ -23,8 +23,8 @@ export interface ToolCallOutcome {
 }
 
 /** Progress may extend a call, but never past this multiple of `call_timeout` (SPEC §6). */
-const PROGRESS_CEILING_FACTOR = 10;
-const MAX_CALL_MS = 3_600_000;
+export const PROGRESS_CEILING_FACTOR = 10;
+export const MAX_CALL_MS = 3_600_000;
 
 /**
  * What every face does with a tool: look it up in the catalogue, find or start the session, call

@@ -324,3 +324,30 @@ describe('swaig (§9)', () => {
     expect(errorOf({ swaig: input })).toBe(expected);
   });
 });
+
+describe('cluster (§12)', () => {
+  const cluster = (extra: Record<string, unknown> = {}) => ({
+    cluster: { instance_url: 'http://10.0.0.5:8080/', secret: '${MCP_CLUSTER_SECRET}', ...extra },
+  });
+
+  test('absent means a single instance; present gets its defaults and a secret from the environment', () => {
+    expect(parse({}).cluster).toBeUndefined();
+    expect(parse(cluster({ heartbeat: '0.5' }), { MCP_CLUSTER_SECRET: 'a-long-enough-secret' }).cluster).toEqual({
+      instance_url: 'http://10.0.0.5:8080',
+      secret: 'a-long-enough-secret',
+      heartbeat: 0.5,
+      owner_timeout: 6,
+      drain_timeout: 120,
+    });
+  });
+
+  test.each<{ extra: Record<string, unknown>; env: Record<string, string>; expected: string; why: string }>([
+    { extra: {}, env: {}, expected: 'cluster.secret: expected a non-empty string', why: 'an unset secret variable' },
+    { extra: { secret: 'short' }, env: {}, expected: 'cluster.secret: expected at least 16 characters', why: 'guessable from a captured hop' },
+    { extra: { instance_url: '10.0.0.5:8080' }, env: { MCP_CLUSTER_SECRET: 'a-long-enough-secret' }, expected: 'cluster.instance_url: expected http://host:port', why: 'no scheme' },
+    { extra: { storage_uri: 'memory://' }, env: { MCP_CLUSTER_SECRET: 'a-long-enough-secret' }, expected: 'cluster.storage_uri: expected redis://', why: 'one process memory cannot be shared' },
+    { extra: { heartbeat: 6 }, env: { MCP_CLUSTER_SECRET: 'a-long-enough-secret' }, expected: 'cluster.owner_timeout: expected more than cluster.heartbeat', why: 'every owner would look dead' },
+  ])('$why is refused', ({ extra, env, expected }) => {
+    expect(errorOf(cluster(extra), env)).toContain(expected);
+  });
+});

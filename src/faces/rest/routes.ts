@@ -13,6 +13,8 @@ export interface RestDeps {
   registry: SessionRegistry;
   serviceStatus: (service: string) => ServiceState;
   now: () => number;
+  /** Extra `/health` fields (`cluster`, SPEC §12). */
+  health?: () => Record<string, unknown>;
 }
 
 /** Routes and the methods they answer; anything else on these paths is a 405 with `Allow`. */
@@ -37,6 +39,7 @@ export function registerRestRoutes(app: FastifyInstance, deps: RestDeps): void {
       timestamp: new Date(deps.now()).toISOString(),
       version: VERSION,
       services,
+      ...deps.health?.(),
     };
   });
 

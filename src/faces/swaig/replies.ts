@@ -53,7 +53,13 @@ export const SWAIG_REPLIES = {
   sessionsClosed: { response: 'The tool sessions of this call are closed.' },
   noSessions: { response: 'This call had no open tool sessions.' },
   unexpected: { response: 'Something went wrong in the tool gateway, so this cannot be done right now.' },
+  // SPEC §12: the gateway instance running this call's tools stopped; nothing is replayed.
+  ownerFailed: { response: 'The gateway server for this call stopped mid-request, so it may or may not have been done, and what the tools remembered may be lost.' },
+  ownerUnreachable: { response: 'The tool gateway server handling this call cannot be reached right now. Try again in a moment.' },
 } as const satisfies Record<string, SwaigErrorReply>;
+
+/** Put before the first answer after a takeover: the model must not rely on what the tools held before (SPEC §12). */
+export const STATE_LOST_NOTE = 'Note: the tools of this call were restarted and have lost what they held earlier in the call.';
 
 /** The reply for a failed tool call; anything that is not a GatewayError is a gateway bug. */
 export function swaigErrorReply(error: unknown, context: ReplyContext): SwaigErrorReply {

@@ -125,6 +125,16 @@ function readArguments(argument: unknown): Record<string, unknown> | undefined {
   }
 }
 
+/**
+ * The session a SWAIG request is about, for routing it to the instance that owns it (SPEC §12):
+ * a function call's session, or the call a `hangup_hook` ends; none for discovery.
+ */
+export function swaigSessionRoute(body: unknown): { sessionId: string; isHangup: boolean } | undefined {
+  if (!isPlainObject(body) || typeof body['function'] !== 'string') return undefined;
+  const sessionId = sessionIdOf(body);
+  return sessionId === undefined ? undefined : { sessionId, isHangup: body['function'] === HANGUP_HOOK };
+}
+
 /** `global_data.mcp_call_id` lets an agent pin the session, as the Python skill does; else the call. */
 function sessionIdOf(body: Body): string | undefined {
   return stringField(globalData(body), 'mcp_call_id') ?? stringField(body, 'call_id');
