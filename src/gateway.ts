@@ -4,6 +4,7 @@ import type { Tool } from '@modelcontextprotocol/client';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config/types.js';
+import { createMcpFace } from './faces/mcp/routes.js';
 import { createSwaigFace } from './faces/swaig/routes.js';
 import { createRateLimiter, type RateLimiter } from './http/rate-limit.js';
 import { buildApp } from './http/server.js';
@@ -151,7 +152,19 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
       serviceStatus: (service) => startup.state(service) ?? { status: catalogue.cached(service) ? 'ready' : 'starting' },
     },
     // SPEC §9: with `swaig.enabled: false` the SWAIG routes do not exist (404).
-    faces: config.swaig.enabled ? [createSwaigFace({ config, toolCalls, registry })] : [],
+    faces: [
+      ...(config.swaig.enabled ? [createSwaigFace({ config, toolCalls, registry })] : []),
+      createMcpFace({
+        config,
+        toolCalls,
+        registry,
+        logger,
+        now,
+        onToolsChanged: (listener) => catalogue.onChange(listener),
+        // The REST buckets, so a caller's MCP and REST calls count together (SPEC §8, §13).
+        rateLimit: rateLimiter && limitedBy(rateLimiter, config),
+      }),
+    ],
   });
 
   const sweeper = setInterval(() => registry.sweep(), config.session.cleanup_interval * 1000);
@@ -191,5 +204,14 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
     killAllNow() {
       groups.killAllNow();
     },
+  };
+}
+
+function limitedBy(limiter: RateLimiter, config: Config) {
+  return async (bucket: 'tools' | 'call', clientKey: string): Promise<{ allowed: boolean; limitText: string }> => {
+    const limits = bucket === 'tools' ? config.rate_limiting.tools_limit : config.rate_limiting.call_limit;
+    if (limits.length === 0) return { allowed: true, limitText: '' };
+    const verdict = await limiter.hit(bucket, clientKey, limits);
+    return { allowed: verdict.allowed, limitText: verdict.limit.text };
   };
 }

@@ -75,12 +75,11 @@ const NOISE_LINES_LOGGED = 10;
  * own result schema on every request and stringifies the resulting zod error: 6 % of the
  * gateway's CPU under load (measured with --cpu-prof, 16 concurrent sessions).
  */
-const RELAYED_RESULT: StandardSchemaV1<unknown, CallToolResult> = {
+const RELAYED_RESULT: StandardSchemaV1<unknown, Record<string, unknown>> = {
   '~standard': {
     version: 1,
     vendor: 'mcp-gateway',
-    validate: (value) =>
-      isPlainObject(value) ? { value: value as CallToolResult } : { issues: [{ message: 'tools/call result is not a JSON object' }] },
+    validate: (value) => (isPlainObject(value) ? { value } : { issues: [{ message: 'result is not a JSON object' }] }),
   },
 };
 
@@ -193,11 +192,21 @@ export class Upstream {
   }
 
   async callTool(name: string, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {
+    // `request` instead of `callTool`: the gateway relays results as they are, it does not
+    // reject them for disagreeing with the tool's outputSchema (SDK gotcha 9).
+    return (await this.relay('tools/call', { name, arguments: args }, options)) as CallToolResult;
+  }
+
+  /** Whether the server declared `capability` (resources, prompts) in its handshake. */
+  supports(capability: 'resources' | 'prompts'): boolean {
+    return this.client.getServerCapabilities()?.[capability] !== undefined;
+  }
+
+  /** One request relayed as it is (tools/call, and resources and prompts for the MCP face). */
+  async relay(method: string, params: Record<string, unknown>, options: CallOptions): Promise<Record<string, unknown>> {
     try {
-      // `request` instead of `callTool`: the gateway relays results as they are, it does not
-      // reject them for disagreeing with the tool's outputSchema (SDK gotcha 9).
       return await this.client.request(
-        { method: 'tools/call', params: { name, arguments: args } },
+        { method, params },
         RELAYED_RESULT,
         {
           timeout: options.timeoutMs,

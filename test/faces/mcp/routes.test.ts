@@ -1,0 +1,181 @@
+import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
+import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { BASIC, DEMO_SERVER, fixtureService, startTestGateway, TOKEN, type TestGateway } from '../../helpers/gateway.js';
+import { isRunning } from '../../helpers/processes.js';
+import { waitFor } from '../../helpers/wait-for.js';
+
+let gw: TestGateway;
+
+beforeAll(async () => {
+  gw = await startTestGateway({
+    services: {
+      fx: fixtureService(),
+      todo: { command: [process.execPath, DEMO_SERVER], description: 'Demo to-do list' },
+    },
+  });
+});
+afterAll(() => gw?.close());
+
+interface ToolResult {
+  content?: Array<{ type: string; text?: string }>;
+  isError?: boolean;
+  structuredContent?: unknown;
+}
+
+/** What a test needs of either SDK's client. */
+interface McpClient {
+  sessionId: string | undefined;
+  tools(): Promise<string[]>;
+  call(name: string, args?: Record<string, unknown>): Promise<ToolResult>;
+  text(name: string, args?: Record<string, unknown>): Promise<string>;
+  terminate(): Promise<void>;
+  close(): Promise<void>;
+}
+
+type Connect = (path: string, headers?: Record<string, string>) => Promise<McpClient>;
+
+const withText = (client: Omit<McpClient, 'text'>): McpClient => ({
+  ...client,
+  get sessionId() {
+    return client.sessionId;
+  },
+  text: async (name, args) => (await client.call(name, args)).content?.[0]?.text ?? '',
+});
+
+/** The official SDK v1 client, which most MCP clients embed. */
+const connectV1: Connect = async (path, headers = {}) => {
+  const transport = new TransportV1(new URL(`${gw.url}${path}`), { requestInit: { headers: { authorization: BASIC, ...headers } } });
+  const client = new ClientV1({ name: 'test-v1', version: '1.0.0' });
+  await client.connect(transport);
+  return withText({
+    get sessionId() {
+      return transport.sessionId;
+    },
+    tools: async () => (await client.listTools()).tools.map((tool) => tool.name),
+    call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as ToolResult,
+    terminate: () => transport.terminateSession(),
+    close: () => client.close(),
+  });
+};
+
+/** The official SDK v2 client. */
+const connectV2: Connect = async (path, headers = {}) => {
+  const transport = new TransportV2(new URL(`${gw.url}${path}`), { requestInit: { headers: { authorization: `Bearer ${TOKEN}`, ...headers } } });
+  const client = new ClientV2({ name: 'test-v2', version: '1.0.0' });
+  await client.connect(transport);
+  return withText({
+    get sessionId() {
+      return transport.sessionId;
+    },
+    tools: async () => (await client.listTools()).tools.map((tool) => tool.name),
+    call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as ToolResult,
+    terminate: () => transport.terminateSession(),
+    close: () => client.close(),
+  });
+};
+
+const pidsOf = (sessionId: string): number[] =>
+  gw.gateway.registry
+    .list()
+    .filter((session) => session.id === sessionId)
+    .map((session) => session.upstream.pid!);
+
+describe.each([
+  ['SDK v1', connectV1],
+  ['SDK v2', connectV2],
+])('%s client', (_name, connect) => {
+  test('/mcp/<service>: list, call, one MCP session = one server process, isolation, termination, isError', async () => {
+    const first = await connect('/mcp/fx');
+    expect(await first.tools()).toEqual(expect.arrayContaining(['count', 'pid', 'fail', 'echo']));
+    expect([await first.text('count'), await first.text('count'), await first.text('count')]).toEqual(['1', '2', '3']);
+    const [pid] = pidsOf(first.sessionId!);
+    expect(pidsOf(first.sessionId!)).toEqual([pid]);
+    expect(await first.text('pid')).toBe(String(pid));
+
+    const second = await connect('/mcp/fx');
+    expect(await second.text('count')).toBe('1');
+    expect(pidsOf(second.sessionId!)).not.toContain(pid);
+
+    expect(await first.call('fail')).toMatchObject({ isError: true, content: [{ type: 'text', text: 'fail requested' }] });
+    expect(await first.call('structured')).toMatchObject({ structuredContent: { answer: 42 } });
+
+    await first.terminate();
+    await waitFor(() => !isRunning(pid!), { what: 'the terminated session to end its server' });
+    expect(await second.text('count')).toBe('2');
+    await second.terminate();
+    await Promise.all([first.close(), second.close()]);
+  });
+
+  test('/mcp: every service, tools named <service>_<tool>', async () => {
+    const client = await connect('/mcp');
+    const tools = await client.tools();
+    expect(tools).toEqual(expect.arrayContaining(['fx_count', 'fx_pid', 'todo_add_todo', 'todo_list_todos']));
+    expect([await client.text('fx_count'), await client.text('fx_count')]).toEqual(['1', '2']);
+    expect(await client.text('todo_add_todo', { text: 'milk' })).toContain('milk');
+    expect(await client.text('todo_list_todos', {})).toContain('milk');
+    await client.terminate();
+    await client.close();
+  });
+});
+
+describe('one phone call, several faces', () => {
+  test('X-Session-Id joins the gateway session that a REST call names: the state carries across', async () => {
+    const client = await connectV1('/mcp/fx', { 'X-Session-Id': 'abc' });
+    expect([await client.text('count'), await client.text('count')]).toEqual(['1', '2']);
+    const rest = await gw.call('fx', { tool: 'count', session_id: 'abc' });
+    expect(rest.body).toMatchObject({ result: '3', session_created: false });
+    expect(await client.text('count')).toBe('4');
+    expect(pidsOf('abc')).toHaveLength(1);
+    await client.terminate();
+    await waitFor(() => pidsOf('abc').length === 0, { what: 'the joined session to close' });
+    await client.close();
+  });
+});
+
+describe('plain HTTP, as SignalWire posts it', () => {
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${gw.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: BASIC, 'content-type': 'application/json', accept: 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+  const INITIALIZE = {
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'initialize',
+    params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'plain', version: '1' } },
+  };
+
+  test('a client that accepts only application/json gets JSON answers, in and out of a session', async () => {
+    const init = await post('/mcp/fx', INITIALIZE, { 'x-session-id': 'sw-call-1' });
+    expect(init.status).toBe(200);
+    expect(init.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(((await init.json()) as any).result.serverInfo.name).toBe('mcp-gateway/fx');
+    const mcpSessionId = init.headers.get('mcp-session-id')!;
+    expect(mcpSessionId).toBeTruthy();
+
+    const inSession = await post('/mcp/fx', { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'count', arguments: {} } }, {
+      'x-session-id': 'sw-call-1',
+      'mcp-session-id': mcpSessionId,
+    });
+    expect(inSession.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await inSession.json()).toMatchObject({ id: 2, result: { content: [{ type: 'text', text: '1' }] } });
+
+    // Without the MCP session, the named gateway session still holds the state.
+    const sessionless = await post('/mcp/fx', { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'count', arguments: {} } }, {
+      'x-session-id': 'sw-call-1',
+    });
+    expect(sessionless.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await sessionless.json()).toMatchObject({ id: 3, result: { content: [{ type: 'text', text: '2' }] } });
+    gw.gateway.registry.closeSessionId('sw-call-1');
+  });
+
+  test('no credentials → 401; unknown service → 404; unknown MCP session → 404', async () => {
+    const anonymous = await fetch(`${gw.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(INITIALIZE) });
+    expect(anonymous.status).toBe(401);
+    expect((await post('/mcp/nope', INITIALIZE)).status).toBe(404);
+    expect((await post('/mcp/fx', { jsonrpc: '2.0', id: 1, method: 'tools/list' }, { 'mcp-session-id': 'forgotten' })).status).toBe(404);
+  });
+});
