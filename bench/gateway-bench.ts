@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { demoServerPath, ECHO_SERVER, startBenchGateway, type BenchGateway, type GatewayUnderTest } from './lib/bench-gateway.js';
-import { connectDirect, firstText, type DirectClient } from './lib/direct-client.js';
+import { connectDirect, connectHttp, firstText, type DirectClient } from './lib/direct-client.js';
 import { staleBuild, startGatewayProcess } from './lib/gateway-process.js';
 import { expectStatus } from './lib/http-client.js';
 import { killGroups } from './lib/processes.js';
@@ -54,6 +54,9 @@ const EXIT_DEADLINE_MS = 15_000;
 /** (h) new sessions (no warm pool) and warm calls per sandbox variant. */
 const SANDBOX_STARTS = 10;
 const SANDBOX_CALLS = 1000;
+/** (i) rounds of calls per pair; each call is an HTTP round trip at least, so fewer than (a)/(b). */
+const MCP_ROUNDS = 4;
+const MCP_CALLS_PER_ROUND = 300;
 
 const rows: Row[] = [];
 const details: Record<string, unknown> = {};
@@ -142,6 +145,69 @@ async function warmCalls(gw: BenchGateway): Promise<void> {
     });
   } finally {
     await direct.close();
+  }
+}
+
+/** One echo round trip through `call`, checked. */
+const echoVia = (call: (text: string) => Promise<string | undefined>) => async (): Promise<void> => {
+  const text = 'hello';
+  const answer = await call(text);
+  if (answer !== text) throw new Error(`echo returned ${JSON.stringify(answer).slice(0, 200)}`);
+};
+
+/** p50s of `floor` and `measured`, alternated in rounds as (a)/(b) are; round 0 only warms up. */
+async function interleaved(floor: () => Promise<void>, measured: () => Promise<void>): Promise<{ floor: Latency; measured: Latency }> {
+  const samples = { floor: [] as number[], measured: [] as number[] };
+  for (let round = 0; round < MCP_ROUNDS; round++) {
+    const floorTimes = await timeEach(MCP_CALLS_PER_ROUND, floor);
+    const measuredTimes = await timeEach(MCP_CALLS_PER_ROUND, measured);
+    if (round === 0) continue;
+    samples.floor.push(...floorTimes);
+    samples.measured.push(...measuredTimes);
+  }
+  return { floor: summarize(samples.floor), measured: summarize(samples.measured) };
+}
+
+/**
+ * (i) The gateway's MCP face, against the SDK talking stdio straight to the same echo server; and
+ * a remote (Streamable HTTP) service through the REST face, against the SDK talking HTTP straight
+ * to that server. Each pair is measured interleaved, like (a)/(b).
+ */
+async function mcpEverywhere(gw: BenchGateway): Promise<void> {
+  const direct = await connectDirect(process.execPath, [ECHO_SERVER]);
+  const face = await connectHttp(`${gw.url}/mcp/echo`, { authorization: gw.authorization });
+  try {
+    const viaFace = echoVia(async (text) => firstText(await face.callTool('echo', { text })));
+    const viaStdio = echoVia(async (text) => firstText(await direct.callTool('echo', { text })));
+    const { floor, measured } = await interleaved(viaStdio, viaFace);
+    details['i_mcp_face'] = { direct: floor, face: measured };
+    rows.push(
+      { part: 'i', name: 'direct SDK stdio call p50 (floor of the MCP face)', value: floor.p50, unit: 'ms' },
+      { part: 'i', name: 'warm call through the MCP face p50 (SDK client, /mcp/echo)', value: measured.p50, unit: 'ms' },
+      { part: 'i', name: 'warm call through the MCP face p99', value: measured.p99, unit: 'ms' },
+    );
+  } finally {
+    await Promise.all([face.close(), direct.close()]);
+  }
+
+  const remote = await connectHttp(gw.remoteEchoUrl);
+  const sessionId = newSessionId('remote');
+  try {
+    const viaHttp = echoVia(async (text) => firstText(await remote.callTool('echo', { text })));
+    const viaGateway = echoVia(async (text) => {
+      const { body } = expectStatus(await gw.client.send('POST', '/services/echo_remote/call', { tool: 'echo', session_id: sessionId, arguments: { text } }), 200, 'remote call');
+      return body.result;
+    });
+    const { floor, measured } = await interleaved(viaHttp, viaGateway);
+    details['i_remote_service'] = { direct: floor, gateway: measured };
+    rows.push(
+      { part: 'i', name: 'direct SDK Streamable HTTP call p50 (floor of a remote service)', value: floor.p50, unit: 'ms' },
+      { part: 'i', name: 'warm call to a remote service via gateway p50', value: measured.p50, unit: 'ms' },
+      { part: 'i', name: 'warm call to a remote service via gateway p99', value: measured.p99, unit: 'ms' },
+    );
+  } finally {
+    await deleteSessions(gw.client, [sessionId]);
+    await remote.close();
   }
 }
 
@@ -452,6 +518,7 @@ async function main(): Promise<number> {
     await phase('(c) GET tools', () => listTools(gw));
     await phase('(d) first call of new sessions', () => newSessions(gw));
     await phase('(h) sandbox overhead', () => sandboxOverhead(gw));
+    await phase('(i) MCP face and remote service', () => mcpEverywhere(gw));
     // (f) before (e): the idle reading should not carry the heap growth of a throughput run.
     // (f) and then (e) run on the compiled gateway in its own process (in-process without a current dist/).
     const isMemoryClean = await phase(`(f) RSS idle and with ${RSS_SESSIONS} sessions, then (e)`, () => memory(gw));
