@@ -155,8 +155,11 @@ const echoVia = (call: (text: string) => Promise<string | undefined>) => async (
   if (answer !== text) throw new Error(`echo returned ${JSON.stringify(answer).slice(0, 200)}`);
 };
 
-/** p50s of `floor` and `measured`, alternated in rounds as (a)/(b) are; round 0 only warms up. */
-async function interleaved(floor: () => Promise<void>, measured: () => Promise<void>): Promise<{ floor: Latency; measured: Latency }> {
+/**
+ * `measured` next to its `floor`, alternated in rounds as (a)/(b) are (round 0 only warms up);
+ * adds the floor's p50 and the measured p50 and p99 as (i) rows.
+ */
+async function pairRows(key: string, names: { floor: string; measured: string }, floor: () => Promise<void>, measured: () => Promise<void>): Promise<void> {
   const samples = { floor: [] as number[], measured: [] as number[] };
   for (let round = 0; round < MCP_ROUNDS; round++) {
     const floorTimes = await timeEach(MCP_CALLS_PER_ROUND, floor);
@@ -165,26 +168,29 @@ async function interleaved(floor: () => Promise<void>, measured: () => Promise<v
     samples.floor.push(...floorTimes);
     samples.measured.push(...measuredTimes);
   }
-  return { floor: summarize(samples.floor), measured: summarize(samples.measured) };
+  const summary = { floor: summarize(samples.floor), measured: summarize(samples.measured) };
+  details[key] = summary;
+  rows.push(
+    { part: 'i', name: `${names.floor} p50 (floor)`, value: summary.floor.p50, unit: 'ms' },
+    { part: 'i', name: `${names.measured} p50`, value: summary.measured.p50, unit: 'ms' },
+    { part: 'i', name: `${names.measured} p99`, value: summary.measured.p99, unit: 'ms' },
+  );
 }
 
 /**
  * (i) The gateway's MCP face, against the SDK talking stdio straight to the same echo server; and
  * a remote (Streamable HTTP) service through the REST face, against the SDK talking HTTP straight
- * to that server. Each pair is measured interleaved, like (a)/(b).
+ * to that server.
  */
 async function mcpEverywhere(gw: BenchGateway): Promise<void> {
   const direct = await connectDirect(process.execPath, [ECHO_SERVER]);
   const face = await connectHttp(`${gw.url}/mcp/echo`, { authorization: gw.authorization });
   try {
-    const viaFace = echoVia(async (text) => firstText(await face.callTool('echo', { text })));
-    const viaStdio = echoVia(async (text) => firstText(await direct.callTool('echo', { text })));
-    const { floor, measured } = await interleaved(viaStdio, viaFace);
-    details['i_mcp_face'] = { direct: floor, face: measured };
-    rows.push(
-      { part: 'i', name: 'direct SDK stdio call p50 (floor of the MCP face)', value: floor.p50, unit: 'ms' },
-      { part: 'i', name: 'warm call through the MCP face p50 (SDK client, /mcp/echo)', value: measured.p50, unit: 'ms' },
-      { part: 'i', name: 'warm call through the MCP face p99', value: measured.p99, unit: 'ms' },
+    await pairRows(
+      'i_mcp_face',
+      { floor: 'direct SDK stdio call', measured: 'warm call through the MCP face (SDK client, /mcp/echo)' },
+      echoVia(async (text) => firstText(await direct.callTool('echo', { text }))),
+      echoVia(async (text) => firstText(await face.callTool('echo', { text }))),
     );
   } finally {
     await Promise.all([face.close(), direct.close()]);
@@ -193,17 +199,14 @@ async function mcpEverywhere(gw: BenchGateway): Promise<void> {
   const remote = await connectHttp(gw.remoteEchoUrl);
   const sessionId = newSessionId('remote');
   try {
-    const viaHttp = echoVia(async (text) => firstText(await remote.callTool('echo', { text })));
-    const viaGateway = echoVia(async (text) => {
-      const { body } = expectStatus(await gw.client.send('POST', '/services/echo_remote/call', { tool: 'echo', session_id: sessionId, arguments: { text } }), 200, 'remote call');
-      return body.result;
-    });
-    const { floor, measured } = await interleaved(viaHttp, viaGateway);
-    details['i_remote_service'] = { direct: floor, gateway: measured };
-    rows.push(
-      { part: 'i', name: 'direct SDK Streamable HTTP call p50 (floor of a remote service)', value: floor.p50, unit: 'ms' },
-      { part: 'i', name: 'warm call to a remote service via gateway p50', value: measured.p50, unit: 'ms' },
-      { part: 'i', name: 'warm call to a remote service via gateway p99', value: measured.p99, unit: 'ms' },
+    await pairRows(
+      'i_remote_service',
+      { floor: 'direct SDK Streamable HTTP call to the remote echo', measured: 'warm call to the remote echo service via gateway' },
+      echoVia(async (text) => firstText(await remote.callTool('echo', { text }))),
+      echoVia(async (text) => {
+        const body = { tool: 'echo', session_id: sessionId, arguments: { text } };
+        return expectStatus(await gw.client.send('POST', '/services/echo_remote/call', body), 200, 'remote call').body.result;
+      }),
     );
   } finally {
     await deleteSessions(gw.client, [sessionId]);

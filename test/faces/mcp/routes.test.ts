@@ -45,45 +45,49 @@ interface McpClient {
 
 type Connect = (path: string, headers?: Record<string, string>) => Promise<McpClient>;
 
-const withText = (client: Omit<McpClient, 'text'>): McpClient => ({
-  ...client,
-  get sessionId() {
-    return client.sessionId;
-  },
-  text: async (name, args) => (await client.call(name, args)).content?.[0]?.text ?? '',
-});
+/** The shape both SDK generations share, as far as these tests use it. */
+interface SdkClient {
+  connect(transport: never): Promise<void>;
+  listTools(): Promise<{ tools: Array<{ name: string }> }>;
+  callTool(params: { name: string; arguments: Record<string, unknown> }): Promise<unknown>;
+  close(): Promise<void>;
+}
+interface SdkTransport {
+  readonly sessionId?: string;
+  terminateSession(): Promise<void>;
+}
 
-/** The official SDK v1 client, which most MCP clients embed. */
-const connectV1: Connect = async (path, headers = {}) => {
-  const transport = new TransportV1(new URL(`${gw.url}${path}`), { requestInit: { headers: { authorization: BASIC, ...headers } } });
-  const client = new ClientV1({ name: 'test-v1', version: '1.0.0' });
-  await client.connect(transport);
-  return withText({
-    get sessionId() {
-      return transport.sessionId;
-    },
-    tools: async () => (await client.listTools()).tools.map((tool) => tool.name),
-    call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as ToolResult,
-    terminate: () => transport.terminateSession(),
-    close: () => client.close(),
-  });
-};
+function connector(makeClient: () => SdkClient, makeTransport: (url: URL, headers: Record<string, string>) => SdkTransport, authorization: string): Connect {
+  return async (path, headers = {}) => {
+    const transport = makeTransport(new URL(`${gw.url}${path}`), { authorization, ...headers });
+    const client = makeClient();
+    await client.connect(transport as never);
+    const call = async (name: string, args: Record<string, unknown> = {}) => (await client.callTool({ name, arguments: args })) as ToolResult;
+    return {
+      get sessionId() {
+        return transport.sessionId;
+      },
+      tools: async () => (await client.listTools()).tools.map((tool) => tool.name),
+      call,
+      text: async (name, args) => (await call(name, args)).content?.[0]?.text ?? '',
+      terminate: () => transport.terminateSession(),
+      close: () => client.close(),
+    };
+  };
+}
 
-/** The official SDK v2 client. */
-const connectV2: Connect = async (path, headers = {}) => {
-  const transport = new TransportV2(new URL(`${gw.url}${path}`), { requestInit: { headers: { authorization: `Bearer ${TOKEN}`, ...headers } } });
-  const client = new ClientV2({ name: 'test-v2', version: '1.0.0' });
-  await client.connect(transport);
-  return withText({
-    get sessionId() {
-      return transport.sessionId;
-    },
-    tools: async () => (await client.listTools()).tools.map((tool) => tool.name),
-    call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as ToolResult,
-    terminate: () => transport.terminateSession(),
-    close: () => client.close(),
-  });
-};
+/** The official SDK v1 client, which most MCP clients embed (Basic credentials). */
+const connectV1 = connector(
+  () => new ClientV1({ name: 'test-v1', version: '1.0.0' }),
+  (url, headers) => new TransportV1(url, { requestInit: { headers } }),
+  BASIC,
+);
+/** The official SDK v2 client (Bearer credentials). */
+const connectV2 = connector(
+  () => new ClientV2({ name: 'test-v2', version: '1.0.0' }),
+  (url, headers) => new TransportV2(url, { requestInit: { headers } }),
+  `Bearer ${TOKEN}`,
+);
 
 const pidsOf = (sessionId: string): number[] =>
   gw.gateway.registry
