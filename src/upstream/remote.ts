@@ -66,8 +66,8 @@ class RemoteLink implements ServerLink {
       // Best effort: a server that is down cannot be told, and must not hold the session's close.
       await Promise.race([transport.terminateSession().catch(() => {}), delay(TERMINATE_TIMEOUT_MS)]);
     }
-    await transport?.close().catch(() => {});
     this.end('session closed');
+    await transport?.close().catch(() => {});
   }
 }
 
@@ -79,12 +79,25 @@ class RemoteLink implements ServerLink {
  */
 export async function connectRemote(service: ServiceConfig, options: HandshakeOptions): Promise<Upstream> {
   const url = new URL(service.url!);
-  const open = (kind: 'streamable-http' | 'sse'): Promise<Upstream> => {
+  const open = async (kind: 'streamable-http' | 'sse'): Promise<Upstream> => {
     const link = new RemoteLink();
     const init = { requestInit: { headers: service.headers }, fetch: link.fetch };
     const transport = kind === 'sse' ? new SSEClientTransport(url, init) : new StreamableHTTPClientTransport(url, init);
     link.transport = transport;
-    return Upstream.handshake(options, link, transport, async (error) => remoteFailure(service.name, url, error));
+    const upstream = await Upstream.handshake(options, link, transport, async (error) => remoteFailure(service.name, url, error));
+    if (kind === 'sse') {
+      // A legacy session lives as long as its event stream. The SDK's EventSource would reconnect
+      // into a new, empty session at the server and carry on as if nothing happened; ending the
+      // link instead makes the loss visible (the registry closes the gateway session, the next
+      // call reports session_created).
+      const onerror = transport.onerror;
+      transport.onerror = (error) => {
+        onerror?.(error);
+        link.end('the event stream from the remote server broke');
+        void link.close();
+      };
+    }
+    return upstream;
   };
   if (service.transport !== 'auto') return open(service.transport);
   try {

@@ -28,17 +28,20 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** remote-fixture.mjs on a free port; `token` makes it demand `Authorization: Bearer <token>`. */
-export async function startRemoteFixture(token?: string): Promise<HttpServerProcess & { state(): Promise<{ open: number; ended: number }> }> {
-  const child = startChild([REMOTE_FIXTURE], token === undefined ? {} : { FIXTURE_TOKEN: token });
+/** remote-fixture.mjs on `port` (0: a free one); `token` makes it demand `Authorization: Bearer <token>`. */
+export async function startRemoteFixture(
+  token?: string,
+  port = 0,
+): Promise<HttpServerProcess & { state(): Promise<{ open: number; ended: number }> }> {
+  const child = startChild([REMOTE_FIXTURE], { PORT: String(port), ...(token === undefined ? {} : { FIXTURE_TOKEN: token }) });
   child.stderr!.resume();
   const lines = createInterface({ input: child.stdout! });
   const [first] = (await once(lines, 'line')) as [string];
-  const { port } = JSON.parse(first) as { port: number };
-  const origin = `http://127.0.0.1:${port}`;
+  const listening = (JSON.parse(first) as { port: number }).port;
+  const origin = `http://127.0.0.1:${listening}`;
   return {
     origin,
-    port,
+    port: listening,
     async state() {
       const response = await fetch(`${origin}/state`);
       return (await response.json()) as { open: number; ended: number };
@@ -54,7 +57,13 @@ export async function startEverythingHttp(): Promise<HttpServerProcess> {
   child.stdout!.resume();
   child.stderr!.resume();
   const origin = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${origin}/mcp`).then(() => true, () => false)), { what: 'server-everything listening' });
+  try {
+    // Generous: its start loads express and the whole SDK, slow on a busy machine.
+    await waitFor(async () => (await fetch(`${origin}/mcp`).then(() => true, () => false)), { what: 'server-everything listening', deadlineMs: 60_000 });
+  } catch (error) {
+    await stopChild(child);
+    throw error;
+  }
   return { origin, port, stop: () => stopChild(child) };
 }
 

@@ -8,9 +8,11 @@ const SECRET = 'remote-secret-7f3a';
 let gw: TestGateway;
 let fixture: Awaited<ReturnType<typeof startRemoteFixture>>;
 let everything: HttpServerProcess;
+/** Restarted by a test: a server that forgets its sessions. */
+let restarting: Awaited<ReturnType<typeof startRemoteFixture>>;
 
 beforeAll(async () => {
-  [fixture, everything] = await Promise.all([startRemoteFixture(SECRET), startEverythingHttp()]);
+  [fixture, everything, restarting] = await Promise.all([startRemoteFixture(SECRET), startEverythingHttp(), startRemoteFixture()]);
   const bearer = { Authorization: 'Bearer ${REMOTE_TOKEN}' };
   gw = await startTestGateway(
     {
@@ -21,6 +23,8 @@ beforeAll(async () => {
         everything: { url: `${everything.origin}/mcp` },
         closed: { url: `http://127.0.0.1:${await freePort()}/mcp` },
         refused: { url: `${fixture.origin}/mcp`, headers: { Authorization: 'Bearer wrong' } },
+        restarting: { url: `${restarting.origin}/mcp` },
+        restarting_sse: { url: `${restarting.origin}/sse`, transport: 'sse' },
       },
     },
     { env: { ...process.env, REMOTE_TOKEN: SECRET } },
@@ -28,7 +32,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await gw?.close();
-  await Promise.all([fixture?.stop(), everything?.stop()]);
+  await Promise.all([fixture?.stop(), everything?.stop(), restarting?.stop()]);
 });
 
 const count = async (service: string, sessionId: string): Promise<string> => {
@@ -117,4 +121,20 @@ describe('an unreachable or refusing server answers 502 quickly, naming the serv
     // The rest of the gateway is unaffected.
     expect(await count('fixture', `${service}-after`)).toBe('1');
   });
+});
+
+test('a server that restarts and forgets its sessions: the gateway sessions start afresh', async () => {
+  expect([await count('restarting', 'x-1'), await count('restarting', 'x-1')]).toEqual(['1', '2']);
+  expect(await count('restarting_sse', 'x-1')).toBe('1');
+  await restarting.stop();
+  restarting = await startRemoteFixture(undefined, restarting.port);
+
+  // Streamable HTTP: the forgotten session id is answered 404; that call fails clearly, the next one starts afresh.
+  const forgotten = await gw.call('restarting', { tool: 'count', session_id: 'x-1' });
+  expect(forgotten.status).toBe(502);
+  expect(forgotten.body.error).toMatch(/'restarting'.*no longer knows the session/);
+  expect((await gw.call('restarting', { tool: 'count', session_id: 'x-1' })).body).toMatchObject({ result: '1', session_created: true });
+  // Legacy SSE: the dropped event stream has already ended the session.
+  await waitFor(() => !gw.gateway.registry.list().some((session) => session.service === 'restarting_sse'), { what: 'the SSE session to end' });
+  expect((await gw.call('restarting_sse', { tool: 'count', session_id: 'x-1' })).body).toMatchObject({ result: '1', session_created: true });
 });
