@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/types.js';
 import { createMcpFace } from './faces/mcp/routes.js';
 import { createSwaigFace } from './faces/swaig/routes.js';
-import { createRateLimiter, type RateLimiter } from './http/rate-limit.js';
+import { createRateLimiter, sessionLimitKey, type RateLimiter } from './http/rate-limit.js';
 import { buildApp } from './http/server.js';
 import { loadTls } from './http/tls.js';
 import { SessionRegistry } from './sessions/registry.js';
@@ -207,11 +207,14 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
   };
 }
 
+/** The MCP face's tool calls counted as REST's `/call`: the same bucket and key, per client or per (client, session). */
 function limitedBy(limiter: RateLimiter, config: Config) {
-  return async (bucket: 'tools' | 'call', clientKey: string): Promise<{ allowed: boolean; limitText: string }> => {
+  return async (bucket: 'tools' | 'call', clientKey: string, sessionId?: string): Promise<{ allowed: boolean; limitText: string }> => {
     const limits = bucket === 'tools' ? config.rate_limiting.tools_limit : config.rate_limiting.call_limit;
     if (limits.length === 0) return { allowed: true, limitText: '' };
-    const verdict = await limiter.hit(bucket, clientKey, limits);
+    const perSession = bucket === 'call' && config.rate_limiting.call_limit_scope === 'session';
+    const key = perSession ? sessionLimitKey(clientKey, sessionId) : clientKey;
+    const verdict = await limiter.hit(bucket, key, limits);
     return { allowed: verdict.allowed, limitText: verdict.limit.text };
   };
 }

@@ -11,8 +11,11 @@ import { gatewaySessionIdOf } from './session-id.js';
 /** One service's endpoint (`/mcp/<service>`), or every enabled service's (`/mcp`, scope `undefined`). */
 export type McpScope = string | undefined;
 
-/** Called before a request of a limited kind runs; throws RATE_LIMITED when the caller is over (SPEC §8). */
-export type LimitCheck = (bucket: 'tools' | 'call', request: Request | undefined) => Promise<void>;
+/**
+ * Called before a request of a limited kind runs (a call: with its gateway session, for
+ * `call_limit_scope: "session"`); throws RATE_LIMITED when the caller is over (SPEC §8).
+ */
+export type LimitCheck = (bucket: 'tools' | 'call', request: Request | undefined, sessionId?: string) => Promise<void>;
 
 export interface ProxyDeps {
   toolCalls: ToolCalls;
@@ -44,9 +47,9 @@ export function createProxyServer(scope: McpScope, deps: ProxyDeps): Server {
 
   server.setRequestHandler('tools/call', async (request, ctx) => {
     try {
-      await deps.limit('call', ctx.http?.req);
-      const ref = await resolveTool(scope, request.params.name, deps);
       return await withSession(ctx, deps.registry, async (sessionId) => {
+        await deps.limit('call', ctx.http?.req, sessionId);
+        const ref = await resolveTool(scope, request.params.name, deps);
         const progressToken = ctx.mcpReq._meta?.progressToken;
         const { result } = await deps.toolCalls.call({
           ...ref,

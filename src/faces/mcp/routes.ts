@@ -23,8 +23,8 @@ export interface McpFaceDeps {
   registry: SessionRegistry;
   logger: Logger;
   now: () => number;
-  /** Counts one request of `clientKey` against a rate-limit bucket; absent when limiting is off. */
-  rateLimit?: (bucket: 'tools' | 'call', clientKey: string) => Promise<{ allowed: boolean; limitText: string }>;
+  /** Counts one request of `clientKey` (and its session) against a rate-limit bucket; absent when limiting is off. */
+  rateLimit?: (bucket: 'tools' | 'call', clientKey: string, sessionId?: string) => Promise<{ allowed: boolean; limitText: string }>;
   onToolsChanged: ProxyDeps['onToolsChanged'];
 }
 
@@ -54,10 +54,10 @@ export function createMcpFace(deps: McpFaceDeps): McpFace {
   });
   // The client address per request, for the rate limits (the SDK hands handlers the web Request).
   const clients = new WeakMap<Request, string>();
-  const limit: LimitCheck = async (bucket, request) => {
+  const limit: LimitCheck = async (bucket, request, sessionId) => {
     const clientKey = request && clients.get(request);
     if (!deps.rateLimit || clientKey === undefined) return;
-    const verdict = await deps.rateLimit(bucket, clientKey);
+    const verdict = await deps.rateLimit(bucket, clientKey, sessionId);
     if (!verdict.allowed) throw new GatewayError('RATE_LIMITED', `Rate limit exceeded: ${verdict.limitText}`);
   };
   const proxyDeps: ProxyDeps = { toolCalls: deps.toolCalls, registry: deps.registry, logger: deps.logger, limit, onToolsChanged: deps.onToolsChanged };

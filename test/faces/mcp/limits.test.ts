@@ -32,8 +32,10 @@ test('session limits and the REST rate limits apply to MCP-face sessions (SPEC Â
   expect(refused).toMatchObject({ isError: true });
   expect(text(refused)).toBe('Max sessions limit reached for service fx');
 
-  // The call bucket is the REST one: 3 per minute between both faces.
+  // The call bucket is the REST one, per (client, session) by default: 3 per minute for this
+  // session between both faces.
   expect(text(await first.client.callTool({ name: 'count', arguments: {} }))).toBe('2');
+  expect(text(await first.client.callTool({ name: 'count', arguments: {} }))).toBe('3');
   const limited = await first.client.callTool({ name: 'count', arguments: {} });
   expect(limited).toMatchObject({ isError: true });
   expect(text(limited)).toBe('Rate limit exceeded: 3 per 1 minute');
