@@ -15,7 +15,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { demoServerPath, ECHO_SERVER, startBenchGateway, type BenchGateway, type GatewayUnderTest } from './lib/bench-gateway.js';
 import { benchCluster } from './lib/cluster-bench.js';
-import { connectDirect, firstText, type DirectClient } from './lib/direct-client.js';
+import { connectDirect, connectHttp, firstText, type DirectClient } from './lib/direct-client.js';
 import { staleBuild, startGatewayProcess } from './lib/gateway-process.js';
 import { startHttpFloor, startStdioFloor } from './lib/floors.js';
 import { expectStatus, type JsonClient } from './lib/http-client.js';
@@ -57,6 +57,9 @@ const EXIT_DEADLINE_MS = 15_000;
 /** (h) new sessions (no warm pool) and warm calls per sandbox variant. */
 const SANDBOX_STARTS = 10;
 const SANDBOX_CALLS = 1000;
+/** (j) rounds of calls per pair; each call is an HTTP round trip at least, so fewer than (a)/(b). */
+const MCP_ROUNDS = 4;
+const MCP_CALLS_PER_ROUND = 300;
 
 const rows: Row[] = [];
 const details: Record<string, unknown> = {};
@@ -145,6 +148,72 @@ async function warmCalls(gw: BenchGateway): Promise<void> {
     });
   } finally {
     await direct.close();
+  }
+}
+
+/** One echo round trip through `call`, checked. */
+const echoVia = (call: (text: string) => Promise<string | undefined>) => async (): Promise<void> => {
+  const text = 'hello';
+  const answer = await call(text);
+  if (answer !== text) throw new Error(`echo returned ${JSON.stringify(answer).slice(0, 200)}`);
+};
+
+/**
+ * `measured` next to its `floor`, alternated in rounds as (a)/(b) are (round 0 only warms up);
+ * adds the floor's p50 and the measured p50 and p99 as (j) rows.
+ */
+async function pairRows(key: string, names: { floor: string; measured: string }, floor: () => Promise<void>, measured: () => Promise<void>): Promise<void> {
+  const samples = { floor: [] as number[], measured: [] as number[] };
+  for (let round = 0; round < MCP_ROUNDS; round++) {
+    const floorTimes = await timeEach(MCP_CALLS_PER_ROUND, floor);
+    const measuredTimes = await timeEach(MCP_CALLS_PER_ROUND, measured);
+    if (round === 0) continue;
+    samples.floor.push(...floorTimes);
+    samples.measured.push(...measuredTimes);
+  }
+  const summary = { floor: summarize(samples.floor), measured: summarize(samples.measured) };
+  details[key] = summary;
+  rows.push(
+    { part: 'j', name: `${names.floor} p50 (floor)`, value: summary.floor.p50, unit: 'ms' },
+    { part: 'j', name: `${names.measured} p50`, value: summary.measured.p50, unit: 'ms' },
+    { part: 'j', name: `${names.measured} p99`, value: summary.measured.p99, unit: 'ms' },
+  );
+}
+
+/**
+ * (j) The gateway's MCP face, against the SDK talking stdio straight to the same echo server; and
+ * a remote (Streamable HTTP) service through the REST face, against the SDK talking HTTP straight
+ * to that server.
+ */
+async function mcpEverywhere(gw: BenchGateway): Promise<void> {
+  const direct = await connectDirect(process.execPath, [ECHO_SERVER]);
+  const face = await connectHttp(`${gw.url}/mcp/echo`, { authorization: gw.authorization });
+  try {
+    await pairRows(
+      'i_mcp_face',
+      { floor: 'direct SDK stdio call', measured: 'warm call through the MCP face (SDK client, /mcp/echo)' },
+      echoVia(async (text) => firstText(await direct.callTool('echo', { text }))),
+      echoVia(async (text) => firstText(await face.callTool('echo', { text }))),
+    );
+  } finally {
+    await Promise.all([face.close(), direct.close()]);
+  }
+
+  const remote = await connectHttp(gw.remoteEchoUrl);
+  const sessionId = newSessionId('remote');
+  try {
+    await pairRows(
+      'i_remote_service',
+      { floor: 'direct SDK Streamable HTTP call to the remote echo', measured: 'warm call to the remote echo service via gateway' },
+      echoVia(async (text) => firstText(await remote.callTool('echo', { text }))),
+      echoVia(async (text) => {
+        const body = { tool: 'echo', session_id: sessionId, arguments: { text } };
+        return expectStatus(await gw.client.send('POST', '/services/echo_remote/call', body), 200, 'remote call').body.result;
+      }),
+    );
+  } finally {
+    await deleteSessions(gw.client, [sessionId]);
+    await remote.close();
   }
 }
 
@@ -558,6 +627,7 @@ async function main(): Promise<number> {
     await phase('(c) GET tools', () => listTools(gw));
     await phase('(d) first call of new sessions', () => newSessions(gw));
     await phase('(h) sandbox overhead', () => sandboxOverhead(gw));
+    await phase('(j) MCP face and remote service', () => mcpEverywhere(gw));
     // (f) before (e): the idle reading should not carry the heap growth of a throughput run.
     // (f) and then (e) run on the compiled gateway in its own process (in-process without a current dist/).
     const isMemoryClean = await phase(`(f) RSS idle and with ${RSS_SESSIONS} sessions, then (e)`, () => memory(gw));

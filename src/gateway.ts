@@ -5,8 +5,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createCluster } from './cluster/cluster.js';
 import type { Config } from './config/types.js';
+import { createMcpFace } from './faces/mcp/routes.js';
 import { createSwaigFace } from './faces/swaig/routes.js';
-import { createRateLimiter, type RateLimiter } from './http/rate-limit.js';
+import { createRateLimiter, sessionLimitKey, type RateLimiter } from './http/rate-limit.js';
 import { Readiness } from './http/readiness.js';
 import { buildApp } from './http/server.js';
 import { loadTls } from './http/tls.js';
@@ -160,7 +161,19 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
       serviceStatus: (service) => startup.state(service) ?? { status: catalogue.cached(service) ? 'ready' : 'starting' },
     },
     // SPEC §9: with `swaig.enabled: false` the SWAIG routes do not exist (404).
-    faces: config.swaig.enabled ? [createSwaigFace({ config, toolCalls, registry })] : [],
+    faces: [
+      ...(config.swaig.enabled ? [createSwaigFace({ config, toolCalls, registry })] : []),
+      createMcpFace({
+        config,
+        toolCalls,
+        registry,
+        logger,
+        now,
+        onToolsChanged: (listener) => catalogue.onChange(listener),
+        // The REST buckets, so a caller's MCP and REST calls count together (SPEC §8, §13).
+        rateLimit: rateLimiter && limitedBy(rateLimiter, config),
+      }),
+    ],
   });
 
   app.addHook('onListen', async () => {
@@ -210,5 +223,17 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
     killAllNow() {
       groups.killAllNow();
     },
+  };
+}
+
+/** The MCP face's tool calls counted as REST's `/call`: the same bucket and key, per client or per (client, session). */
+function limitedBy(limiter: RateLimiter, config: Config) {
+  return async (bucket: 'tools' | 'call', clientKey: string, sessionId?: string): Promise<{ allowed: boolean; limitText: string }> => {
+    const limits = bucket === 'tools' ? config.rate_limiting.tools_limit : config.rate_limiting.call_limit;
+    if (limits.length === 0) return { allowed: true, limitText: '' };
+    const perSession = bucket === 'call' && config.rate_limiting.call_limit_scope === 'session';
+    const key = perSession ? sessionLimitKey(clientKey, sessionId) : clientKey;
+    const verdict = await limiter.hit(bucket, key, limits);
+    return { allowed: verdict.allowed, limitText: verdict.limit.text };
   };
 }

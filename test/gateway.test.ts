@@ -31,7 +31,7 @@ test('the deployment-shaped fixture config runs as it is, with a numeric-looking
   });
   expect(response.statusCode).toBe(200);
   expect(response.json().result).toBe('Added todo #1: works');
-  const pid = gateway.registry.list()[0]!.upstream.pid;
+  const pid = gateway.registry.list()[0]!.upstream.pid!;
   await gateway.close();
   await waitFor(() => !isRunning(pid), { what: 'fixture session server gone' });
 });

@@ -1,13 +1,17 @@
 /** The one configuration every gateway the bench starts runs on, plus what it takes to clean up after it. */
+import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { processesWithEnv, type LiveProcess } from './processes.js';
 
 export const ECHO_SERVER = fileURLToPath(new URL('../echo-server.mjs', import.meta.url));
+const HTTP_ECHO_SERVER = fileURLToPath(new URL('../http-echo-server.mjs', import.meta.url));
 
 /** The demo server was renamed from .mjs to .js; take whichever this checkout has. */
 export function demoServerPath(): string {
@@ -27,8 +31,26 @@ export interface BenchSetup {
   authorization: string;
   /** Live processes started by this gateway's services (servers and anything they started). */
   processes(): Promise<LiveProcess[]>;
-  /** Removes the private sandbox directory. */
+  /** The Streamable HTTP echo server behind the `echo_remote` service (for its direct baseline). */
+  remoteEchoUrl: string;
+  /** Removes the private sandbox directory and stops the HTTP echo server. */
   cleanup(): Promise<void>;
+}
+
+/** The HTTP echo server (a remote service) runs as long as the setup; it is not the gateway's child. */
+async function startHttpEcho(): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [HTTP_ECHO_SERVER], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+  const { port } = JSON.parse(line) as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
 
 export async function createBenchSetup(): Promise<BenchSetup> {
@@ -36,6 +58,7 @@ export async function createBenchSetup(): Promise<BenchSetup> {
   const token = randomBytes(24).toString('hex');
   const sandboxDir = await mkdtemp(join(tmpdir(), 'mcp-gw-bench-'));
   const env = { [MARKER_KEY]: marker };
+  const httpEcho = await startHttpEcho();
   return {
     raw: {
       server: { host: '127.0.0.1', port: 0, auth_token: token },
@@ -47,6 +70,8 @@ export async function createBenchSetup(): Promise<BenchSetup> {
         echo_bare: { command: [process.execPath, ECHO_SERVER], description: 'echo, no sandbox', env, warm_pool: 0, sandbox: { enabled: false } },
         echo_env_only: { command: [process.execPath, ECHO_SERVER], description: 'echo, no limits', env, warm_pool: 0, sandbox: { resource_limits: false } },
         echo_sandboxed: { command: [process.execPath, ECHO_SERVER], description: 'echo, default sandbox', env, warm_pool: 0 },
+        // (j) a remote service: the same echo tool served over Streamable HTTP.
+        echo_remote: { url: httpEcho.url, description: 'echo over Streamable HTTP' },
       },
       // Generous limits: the bench opens 100 sessions at once and churns through 500.
       session: { max_total_sessions: 1000, max_sessions_per_service: 1000, sandbox_dir: sandboxDir },
@@ -55,6 +80,10 @@ export async function createBenchSetup(): Promise<BenchSetup> {
     },
     authorization: `Bearer ${token}`,
     processes: () => processesWithEnv(MARKER_KEY, marker),
-    cleanup: () => rm(sandboxDir, { recursive: true, force: true }),
+    remoteEchoUrl: httpEcho.url,
+    cleanup: async () => {
+      await httpEcho.stop();
+      await rm(sandboxDir, { recursive: true, force: true });
+    },
   };
 }

@@ -23,6 +23,11 @@ export interface GatewayUnderTest {
 
 export interface BenchGateway extends GatewayUnderTest {
   gateway: Gateway;
+  /** http://127.0.0.1:<port> and the Authorization header value, for clients other than `client`. */
+  url: string;
+  authorization: string;
+  /** The `echo_remote` service's own URL, for a direct baseline. */
+  remoteEchoUrl: string;
   /** Lines the gateway logged at warn or above (the log itself is discarded). */
   loggedLines(): number;
   close(): Promise<void>;
@@ -54,6 +59,9 @@ export async function startBenchGateway(collectGarbage: () => void): Promise<Ben
     return {
       gateway,
       client: ownClient,
+      url: `http://127.0.0.1:${address.port}`,
+      authorization: setup.authorization,
+      remoteEchoUrl: setup.remoteEchoUrl,
       processes: setup.processes,
       memory: async () => {
         collectGarbage();

@@ -1,5 +1,5 @@
 /** The baseline: the official SDK talking stdio straight to the server, no gateway in between. */
-import { Client, type CallToolResult, type PriorDiscovery } from '@modelcontextprotocol/client';
+import { Client, StreamableHTTPClientTransport, type CallToolResult, type PriorDiscovery } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { pollUntil } from './processes.js';
 
@@ -46,6 +46,20 @@ export async function connectDirect(command: string, args: string[], prior?: Pri
       if (pid !== null && !(await pollUntil(async () => !isRunning(pid), EXIT_DEADLINE_MS))) {
         throw new Error(`direct stdio server ${pid} still running after close`);
       }
+    },
+  };
+}
+
+/** The SDK over Streamable HTTP: the floor for a remote service, and the client of the MCP face. */
+export async function connectHttp(url: string, headers: Record<string, string> = {}): Promise<Omit<DirectClient, 'verdict'>> {
+  const transport = new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } });
+  const client = new Client({ name: 'mcp-gateway-bench', version: '1.0.0' }, { capabilities: {} });
+  await client.connect(transport);
+  return {
+    callTool: async (name, toolArgs) => (await client.callTool({ name, arguments: toolArgs })) as CallToolResult,
+    async close() {
+      await transport.terminateSession();
+      await client.close();
     },
   };
 }

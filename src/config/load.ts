@@ -38,6 +38,7 @@ export function parseConfig(raw: unknown, opts: ParseOptions): Config {
     warn(`\${${variable}} is not set and has no default: "" used`, formatPath(path), variable);
   }) as Record<string, unknown>;
   resolveSandboxAlias(tree, warn);
+  warnProcessKeysOnRemote(tree, warn);
   const fromEnv = applySecurityEnv(tree, opts.env);
   warnUnknownKeys(tree, configSchema, [], warn);
 
@@ -126,6 +127,17 @@ function resolveSandboxAlias(tree: Record<string, unknown>, warn: OnWarning): vo
       service.sandbox = service.sandbox_config;
     }
     delete service.sandbox_config;
+  }
+}
+
+/** SPEC §13: a remote service starts no process, so the keys that shape one do not apply. */
+function warnProcessKeysOnRemote(tree: Record<string, unknown>, warn: OnWarning): void {
+  if (!isPlainObject(tree.services)) return;
+  for (const [name, service] of Object.entries(tree.services)) {
+    if (!isPlainObject(service) || service.url === undefined) continue;
+    for (const key of ['sandbox', 'env']) {
+      if (Object.hasOwn(service, key)) warn(`${key} does not apply to a remote service (url) and is ignored`, `services.${name}.${key}`);
+    }
   }
 }
 

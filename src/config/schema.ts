@@ -251,6 +251,16 @@ function instanceUrl() {
   });
 }
 
+function remoteUrl() {
+  return z.unknown().transform((value, ctx) => {
+    const text = asString(value, ctx, { secret: true });
+    if (text === undefined) return z.NEVER;
+    // Not quoted back: a hosted server's URL may carry an API key in its query.
+    if (!/^https?:\/\/[^/]/i.test(text) || !URL.canParse(text)) return reject(ctx, 'expected an http:// or https:// URL');
+    return text;
+  });
+}
+
 /** Sections are objects; a missing section is parsed from `{}` so every default applies. */
 function section<T extends z.core.$ZodLooseShape>(shape: T) {
   return z.object(shape, {
@@ -292,6 +302,16 @@ const toolsSchema = section({
   descriptions: map(string({ nonEmpty: true }), { pattern: /^.+$/, expected: 'a tool name' }).default(() => ({})),
 });
 
+/** SPEC §13: a remote MCP server instead of a command. Header values are secrets (`${TOKEN}`). */
+const remoteServiceShape = {
+  url: remoteUrl().optional(),
+  headers: map(string({ secret: true }), {
+    pattern: /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/,
+    expected: 'an HTTP header name',
+  }).default(() => ({})),
+  transport: oneOf(['streamable-http', 'sse', 'auto']).default('auto'),
+};
+
 const serviceSchema = section({
   command: stringList().optional(),
   description: string().default(''),
@@ -306,10 +326,13 @@ const serviceSchema = section({
   warm_pool: integer({ min: 0 }).default(1),
   session_mode: oneOf(['session', 'shared']).default('session'),
   tools: toolsSchema.prefault({}),
+  ...remoteServiceShape,
 }).transform(({ command, ...service }, ctx) => {
-  // Disabled services are never started, so their (often placeholder) command is not required.
-  if (service.enabled && (command === undefined || command.length === 0 || command[0]?.trim() === '')) {
-    reject(ctx, 'an enabled service needs a non-empty array of strings (program first, then arguments)', ['command']);
+  if (service.url !== undefined && command !== undefined) {
+    reject(ctx, 'a service is either a command or a url, not both', ['url']);
+  } else if (service.url === undefined && service.enabled && (command === undefined || command.length === 0 || command[0]?.trim() === '')) {
+    // Disabled services are never started, so their (often placeholder) command is not required.
+    reject(ctx, 'an enabled service needs a non-empty array of strings (program first, then arguments), or a url', ['command']);
   }
   return { command: command ?? [], ...service };
 });

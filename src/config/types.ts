@@ -54,6 +54,11 @@ export interface ServiceConfig {
   /** "session": one server per session (default); "shared": one server for every session. */
   session_mode: 'session' | 'shared';
   tools: ToolsConfig;
+  /** A remote MCP server (SPEC §13) instead of `command`; `command` is then empty. */
+  url?: string;
+  /** Sent with every request to `url`; values are secrets. */
+  headers: Record<string, string>;
+  transport: 'streamable-http' | 'sse' | 'auto';
 }
 
 export interface ServerConfig {

@@ -85,6 +85,11 @@ export interface LimitedRoute {
 /** Longest session id part of a counter key (valid ids are at most 128 characters). */
 const MAX_SESSION_KEY = 128;
 
+/** The counter key of one session of one client (`call_limit_scope: "session"`), for every face that counts calls. */
+export function sessionLimitKey(clientKey: string, sessionId: string | undefined): string {
+  return `${clientKey}\0${sessionId?.slice(0, MAX_SESSION_KEY) ?? ''}`;
+}
+
 /**
  * A global onRequest hook: registered on the root instance before the routes and before
  * authentication, it runs first, so failed logins are counted too (SPEC §8; a route-level auth
@@ -123,7 +128,6 @@ export function registerRateLimit(
   app.addHook('preHandler', async (request, reply) => {
     const route = opts.route(request);
     if (route?.sessionOf === undefined || route.limits.length === 0) return undefined;
-    const session = route.sessionOf(request.body)?.slice(0, MAX_SESSION_KEY) ?? '';
-    return check(request, reply, route, `${opts.clientKey(request)}\0${session}`);
+    return check(request, reply, route, sessionLimitKey(opts.clientKey(request), route.sessionOf(request.body)));
   });
 }

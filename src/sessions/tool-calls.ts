@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Config, ServiceConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import type { ToolCatalogue } from '../upstream/catalogue.js';
+import type { CallOptions } from '../upstream/mcp-client.js';
 import { enabledService, type SessionRegistry } from './registry.js';
 
 export interface ToolCallRequest {
@@ -14,6 +15,19 @@ export interface ToolCallRequest {
   idleTimeoutSec?: number;
   metadata?: Record<string, unknown>;
   /** Aborted when the caller went away: the call is cancelled upstream. */
+  signal?: AbortSignal;
+  /** Progress notifications of the server, for a face that relays them (MCP). */
+  onProgress?: CallOptions['onProgress'];
+}
+
+/** A request other than a tool call (resources, prompts), relayed to the session's own server. */
+export interface RelayRequest {
+  service: string;
+  sessionId: string;
+  method: string;
+  params: Record<string, unknown>;
+  /** What the server must have declared; without it the answer is `undefined` and nothing is sent. */
+  capability: 'resources' | 'prompts';
   signal?: AbortSignal;
 }
 
@@ -74,6 +88,7 @@ export class ToolCalls {
         timeoutMs,
         maxTotalMs: Math.min(timeoutMs * PROGRESS_CEILING_FACTOR, MAX_CALL_MS),
         signal: request.signal,
+        onProgress: request.onProgress,
       });
       // A long call counts as activity: the idle clock starts when it ends.
       session.lastAccessed = this.deps.now();
@@ -83,6 +98,21 @@ export class ToolCalls {
       // Replace the warm server this session may have taken only once its first answer is on its
       // way: spawning blocks the event loop for ~5 ms (measured), which the first call should not wait for.
       if (created) setImmediate(() => this.deps.registry.warmUp(service.name));
+    }
+  }
+
+  /** Relays a request to the session's server (started by this call if needed). */
+  async relay(request: RelayRequest): Promise<Record<string, unknown> | undefined> {
+    const service = this.service(request.service);
+    const { session } = await this.deps.registry.acquire(service.name, request.sessionId);
+    if (!session.upstream.supports(request.capability)) return undefined;
+    const timeoutMs = service.call_timeout * 1000;
+    session.inFlight += 1;
+    try {
+      return await session.upstream.relay(request.method, request.params, { timeoutMs, maxTotalMs: timeoutMs, signal: request.signal });
+    } finally {
+      session.inFlight -= 1;
+      session.lastAccessed = this.deps.now();
     }
   }
 }

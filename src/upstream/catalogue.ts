@@ -10,6 +10,7 @@ export class ToolCatalogue {
   private readonly refreshing = new Map<string, Promise<Tool[]>>();
   /** The last failed refresh per service: repeated within the interval, it is answered from here. */
   private readonly failures = new Map<string, { error: unknown; at: number }>();
+  private readonly listeners = new Set<(service: string) => void>();
 
   constructor(
     private readonly fetchTools: (service: string) => Promise<Tool[]>,
@@ -26,7 +27,17 @@ export class ToolCatalogue {
 
   store(service: string, listed: Tool[]): void {
     const tools = this.offered(service, listed);
+    const previous = this.lists.get(service)?.tools;
     this.lists.set(service, { tools, names: new Set(tools.map((tool) => tool.name)), refreshedAt: this.now() });
+    if (previous !== undefined && JSON.stringify(previous) !== JSON.stringify(tools)) {
+      for (const listener of this.listeners) listener(service);
+    }
+  }
+
+  /** Calls `listener` when a service's known list changes (the MCP face relays list_changed); returns the unsubscribe. */
+  onChange(listener: (service: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** The cached list, or one shared refresh when there is none yet. */

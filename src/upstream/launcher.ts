@@ -6,6 +6,7 @@ import type { WatchMemory } from './memory-watchdog.js';
 import { startFailed, Upstream, type EraVerdicts } from './mcp-client.js';
 import type { CloseTimings, ProcessGroups } from './process.js';
 import { withSessionValues } from './placeholders.js';
+import { connectRemote } from './remote.js';
 import { buildLaunch, serverOwner, type SandboxHost, type UnixUser } from './sandbox.js';
 import { createSessionDir, removeSessionDir } from './session-dir.js';
 
@@ -46,6 +47,7 @@ export type StartServer = (service: ServiceConfig, label: string) => Promise<Ses
 export function createLauncher(deps: LauncherDeps): StartServer {
   return async (service, label) => {
     const logger = deps.logger.child({ service: service.name, sessionId: label });
+    if (service.url !== undefined) return startRemote(service, logger, deps);
     const owner = serverOwner(service, deps.host);
     const dir = await createSessionDir(deps.sandboxDir, service.name, label, owner);
     try {
@@ -72,7 +74,7 @@ export function createLauncher(deps: LauncherDeps): StartServer {
       const limitMb = launch.watchMemoryMb;
       const stopWatchdog = limitMb
         ? deps.watchMemory({
-            pgid: upstream.pid,
+            pgid: upstream.pid!,
             limitMb,
             onExceeded: (rssMb) => {
               logger.warn({ rssMb, limitMb }, 'memory limit exceeded; stopping server');
@@ -94,4 +96,17 @@ export function createLauncher(deps: LauncherDeps): StartServer {
       throw startFailed(service.name, (error as Error).message, error);
     }
   };
+}
+
+/** A remote server (SPEC §13) has no process, directory or sandbox: its session is all there is. */
+async function startRemote(service: ServiceConfig, logger: Logger, deps: LauncherDeps): Promise<SessionServer> {
+  const upstream = await connectRemote(service, {
+    service: service.name,
+    eras: deps.eras,
+    logger,
+    startTimeoutMs: service.start_timeout * 1000,
+    probeTimeoutMs: deps.probeTimeoutMs,
+    onToolsChanged: (tools) => deps.onToolsChanged(service.name, tools),
+  });
+  return { upstream, dispose: () => upstream.close() };
 }

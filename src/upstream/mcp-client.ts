@@ -5,8 +5,10 @@ import {
   SdkErrorCode,
   type CallToolResult,
   type PriorDiscovery,
+  type Progress,
   type StandardSchemaV1,
   type Tool,
+  type Transport,
 } from '@modelcontextprotocol/client';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
@@ -17,6 +19,26 @@ import { ProcessTransport } from './stdio-transport.js';
 
 /** Remembered protocol era per service, so a session start never probes again (SPEC §6). */
 export type EraVerdicts = Map<string, PriorDiscovery>;
+
+/**
+ * What an Upstream holds its server by: a process group (ProcessHandle) or a remote MCP session
+ * (remote.ts). Everything above this module treats both alike.
+ */
+export interface ServerLink {
+  /** The process group leader; undefined for a remote server. */
+  readonly pid: number | undefined;
+  readonly isAlive: boolean;
+  /** Resolves once the server is gone, for whatever reason. */
+  readonly exited: Promise<ExitInfo>;
+  readonly exitStatus: ExitInfo | undefined;
+  readonly stderr: { tail(lines: number): string[] };
+  killNow(): void;
+  /** Ends the server (process tree, or remote session); resolves when it is gone. */
+  close(): Promise<void>;
+}
+
+/** What the MCP handshake needs besides the link and the transport it runs over. */
+export type HandshakeOptions = Pick<ConnectOptions, 'service' | 'eras' | 'logger' | 'startTimeoutMs' | 'probeTimeoutMs' | 'onToolsChanged'>;
 
 export interface ConnectOptions {
   service: string;
@@ -39,6 +61,8 @@ export interface CallOptions {
   maxTotalMs: number;
   /** Aborted when the caller gave up (HTTP client disconnected): the server gets notifications/cancelled. */
   signal?: AbortSignal;
+  /** The server's progress notifications, for a caller that relays them (the MCP face). */
+  onProgress?: (progress: Progress) => void;
 }
 
 const STDERR_LINES_IN_ERRORS = 5;
@@ -51,12 +75,11 @@ const NOISE_LINES_LOGGED = 10;
  * own result schema on every request and stringifies the resulting zod error: 6 % of the
  * gateway's CPU under load (measured with --cpu-prof, 16 concurrent sessions).
  */
-const RELAYED_RESULT: StandardSchemaV1<unknown, CallToolResult> = {
+const RELAYED_RESULT: StandardSchemaV1<unknown, Record<string, unknown>> = {
   '~standard': {
     version: 1,
     vendor: 'mcp-gateway',
-    validate: (value) =>
-      isPlainObject(value) ? { value: value as CallToolResult } : { issues: [{ message: 'tools/call result is not a JSON object' }] },
+    validate: (value) => (isPlainObject(value) ? { value } : { issues: [{ message: 'result is not a JSON object' }] }),
   },
 };
 
@@ -72,7 +95,7 @@ export class Upstream {
   private constructor(
     private readonly service: string,
     private readonly client: Client,
-    private readonly handle: ProcessHandle,
+    private readonly handle: ServerLink,
   ) {
     this.ended = handle.exited;
   }
@@ -89,6 +112,28 @@ export class Upstream {
     } catch (error) {
       throw startFailed(service, (error as Error).message, error);
     }
+    let noiseLines = 0;
+    const transport = new ProcessTransport(handle, (line) => {
+      // Logged, but bounded: a server that prints garbage all day must not flood the log.
+      noiseLines += 1;
+      if (noiseLines <= NOISE_LINES_LOGGED || noiseLines % 1000 === 0) {
+        logger.warn({ line: line.slice(0, 200), count: noiseLines }, 'non-JSON line on server stdout skipped');
+      }
+    });
+    return Upstream.handshake(options, handle, transport, (error) => startFailure(service, handle, error));
+  }
+
+  /**
+   * The MCP handshake over a connected link. On failure the link is closed (the tree is gone, the
+   * remote session ended) before the caller hears of it: its directory is removed next (SPEC §5).
+   */
+  static async handshake(
+    options: HandshakeOptions,
+    link: ServerLink,
+    transport: Transport,
+    describeFailure: (error: unknown) => Promise<GatewayError>,
+  ): Promise<Upstream> {
+    const { service, logger } = options;
     const client = new Client(
       { name: 'mcp-gateway', version: VERSION },
       {
@@ -101,14 +146,6 @@ export class Upstream {
       },
     );
     client.onerror = (error) => logger.debug({ err: error }, 'mcp client error');
-    let noiseLines = 0;
-    const transport = new ProcessTransport(handle, (line) => {
-      // Logged, but bounded: a server that prints garbage all day must not flood the log.
-      noiseLines += 1;
-      if (noiseLines <= NOISE_LINES_LOGGED || noiseLines % 1000 === 0) {
-        logger.warn({ line: line.slice(0, 200), count: noiseLines }, 'non-JSON line on server stdout skipped');
-      }
-    });
     const prior = options.eras.get(service);
     const abandon = new AbortController();
     const startTimer = setTimeout(() => abandon.abort(), options.startTimeoutMs);
@@ -118,18 +155,17 @@ export class Upstream {
         rejectOnAbort(abandon.signal, `the server did not answer the MCP handshake within ${formatSeconds(options.startTimeoutMs)} s`),
       ]);
     } catch (error) {
-      const failure = await startFailure(service, handle, error);
-      // The tree is gone before the caller hears of it: its directory is removed next (SPEC §5).
-      await handle.close();
+      const failure = await describeFailure(error);
+      await link.close();
       throw failure;
     } finally {
       clearTimeout(startTimer);
     }
     if (!prior) options.eras.set(service, eraVerdict(client));
-    return new Upstream(service, client, handle);
+    return new Upstream(service, client, link);
   }
 
-  get pid(): number {
+  get pid(): number | undefined {
     return this.handle.pid;
   }
 
@@ -156,17 +192,27 @@ export class Upstream {
   }
 
   async callTool(name: string, args: Record<string, unknown>, options: CallOptions): Promise<CallToolResult> {
+    // `request` instead of `callTool`: the gateway relays results as they are, it does not
+    // reject them for disagreeing with the tool's outputSchema (SDK gotcha 9).
+    return (await this.relay('tools/call', { name, arguments: args }, options)) as CallToolResult;
+  }
+
+  /** Whether the server declared `capability` (resources, prompts) in its handshake. */
+  supports(capability: 'resources' | 'prompts'): boolean {
+    return this.client.getServerCapabilities()?.[capability] !== undefined;
+  }
+
+  /** One request relayed as it is (tools/call, and resources and prompts for the MCP face). */
+  async relay(method: string, params: Record<string, unknown>, options: CallOptions): Promise<Record<string, unknown>> {
     try {
-      // `request` instead of `callTool`: the gateway relays results as they are, it does not
-      // reject them for disagreeing with the tool's outputSchema (SDK gotcha 9).
       return await this.client.request(
-        { method: 'tools/call', params: { name, arguments: args } },
+        { method, params },
         RELAYED_RESULT,
         {
           timeout: options.timeoutMs,
           resetTimeoutOnProgress: true,
           maxTotalTimeout: options.maxTotalMs,
-          onprogress: () => {},
+          onprogress: options.onProgress ?? (() => {}),
           signal: options.signal,
         },
       );

@@ -14,6 +14,8 @@ export interface Launch {
 export interface ExitInfo {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** Why a server without a process (a remote one) is gone. */
+  reason?: string;
 }
 
 export interface CloseTimings {
@@ -29,6 +31,7 @@ export const DEFAULT_CLOSE_TIMINGS: CloseTimings = { stdinGraceMs: 2000, termGra
 
 /** `exit 3` or `signal SIGKILL`: the reason a client reads in an error message. */
 export function describeExit(exit: ExitInfo): string {
+  if (exit.reason !== undefined) return exit.reason;
   return exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
 }
 

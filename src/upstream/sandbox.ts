@@ -247,6 +247,7 @@ export function buildLaunch(service: ServiceConfig, ctx: SandboxContext): Launch
 
 /** One line for the startup log saying which protections a service gets (issue 4). */
 export function describeProtections(service: ServiceConfig, host: SandboxHost): string {
+  if (service.url !== undefined) return 'remote server: no process, so no sandbox';
   const { sandbox } = service;
   if (!sandbox.enabled) {
     return 'sandbox disabled: gateway environment without loader variables or credentials, no limits, no isolation';

@@ -85,6 +85,8 @@ describe('defaults (§3)', () => {
       warm_pool: 1,
       session_mode: 'session',
       tools: { allow: ['*'], deny: [], descriptions: {} },
+      headers: {},
+      transport: 'auto',
     });
   });
 

@@ -271,7 +271,7 @@ describe('public_url, include_hangup_hook and the hangup hook (SPEC §9, §5)', 
     await hubCall(callBody('mcp_todo_add_todo', { text: 'x' }, 'hang-1'));
     await hubCall(callBody('mcp_fx_pid', {}, 'other-leg', { global_data: { mcp_call_id: 'pinned' } }));
     await hubCall(callBody('mcp_fx_pid', {}, 'keep-1'));
-    const closing = hub.gateway.registry.list().filter((session) => session.id !== 'keep-1').map((session) => session.upstream.pid);
+    const closing = hub.gateway.registry.list().filter((session) => session.id !== 'keep-1').map((session) => session.upstream.pid!);
     expect(closing).toHaveLength(3);
 
     const hangup = await hubCall({ ...(await fixture('hangup-hook.json')), call_id: 'hang-1', global_data: { mcp_call_id: 'pinned' } });
