@@ -308,6 +308,8 @@ export const configSchema = section({
     auth_password: string({ secret: true }).default(''),
     auth_token: string({ secret: true }).default(''),
     trust_proxy: trustProxy().default(false),
+    request_timeout: positive(3600).default(30),
+    max_connections_per_client: integer({ min: 0 }).default(256),
   }).prefault({}),
   services: servicesSchema.prefault({}),
   session: section({

@@ -64,6 +64,10 @@ export interface ServerConfig {
   auth_token: string;
   /** false, true (trust every hop) or a list of trusted proxy addresses. */
   trust_proxy: boolean | string[];
+  /** Seconds a client has to send a whole request, headers and body. */
+  request_timeout: number;
+  /** Open connections allowed from one address; 0 = no cap. */
+  max_connections_per_client: number;
 }
 
 export interface SessionConfig {

@@ -22,7 +22,7 @@ const todo = (extra: Record<string, unknown> = {}) => ({ services: { todo: { com
 describe('defaults (§3)', () => {
   test('an empty file gets every documented default (§3, §3.1, §7, §8, §9)', () => {
     const config = parse({});
-    expect(config.server).toEqual({ host: '0.0.0.0', port: 8080, auth_user: '', auth_password: '', auth_token: '', trust_proxy: false });
+    expect(config.server).toEqual({ host: '0.0.0.0', port: 8080, auth_user: '', auth_password: '', auth_token: '', trust_proxy: false, request_timeout: 30, max_connections_per_client: 256 });
     expect(config.services).toEqual({});
     expect(config.session).toEqual({
       default_timeout: 300,
