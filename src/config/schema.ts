@@ -281,6 +281,7 @@ const serviceSchema = section({
   sandbox: sandboxSchema.prefault({}),
   call_timeout: positive(3600).default(30),
   start_timeout: positive(3600).default(30),
+  max_result_bytes: integer({ min: 1024, max: 1024 * 1024 * 1024 }).default(10 * 1024 * 1024),
   warm_pool: integer({ min: 0 }).default(1),
   session_mode: oneOf(['session', 'shared']).default('session'),
   tools: toolsSchema.prefault({}),

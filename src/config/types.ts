@@ -49,6 +49,8 @@ export interface ServiceConfig {
   call_timeout: number;
   /** Seconds a server has to start: spawn, protocol-era probe, handshake and first tool list. */
   start_timeout: number;
+  /** Largest message (a tool result) read from the server, in bytes; a larger result fails at once. */
+  max_result_bytes: number;
   /** Pre-started servers kept ready for new sessions (0 disables). */
   warm_pool: number;
   /** "session": one server per session (default); "shared": one server for every session. */

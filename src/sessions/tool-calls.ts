@@ -1,9 +1,10 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/client';
 import type { Logger } from 'pino';
 import type { Config, ServiceConfig } from '../config/types.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError, isGatewayError } from '../errors.js';
 import type { ToolCatalogue } from '../upstream/catalogue.js';
 import { enabledService, type SessionRegistry } from './registry.js';
+import type { Session } from './session.js';
 
 export interface ToolCallRequest {
   service: string;
@@ -25,6 +26,8 @@ export interface ToolCallOutcome {
 /** Progress may extend a call, but never past this multiple of `call_timeout` (SPEC §6). */
 const PROGRESS_CEILING_FACTOR = 10;
 const MAX_CALL_MS = 3_600_000;
+/** How long (at most; never longer than its call_timeout) a server whose call timed out has to answer a ping before it counts as wedged. */
+const WEDGE_PING_MS = 5_000;
 
 /**
  * What every face does with a tool: look it up in the catalogue, find or start the session, call
@@ -78,11 +81,31 @@ export class ToolCalls {
       // A long call counts as activity: the idle clock starts when it ends.
       session.lastAccessed = this.deps.now();
       return { result, sessionCreated: created };
+    } catch (error) {
+      // An error answer is activity; a timeout is not, or a wedged server would never expire.
+      if (isGatewayError(error, 'MCP_ERROR')) session.lastAccessed = this.deps.now();
+      if (isGatewayError(error, 'CALL_TIMEOUT') && !request.signal?.aborted) void this.replaceIfWedged(session, request.tool, Math.min(timeoutMs, WEDGE_PING_MS));
+      throw error;
     } finally {
       session.inFlight -= 1;
       // Replace the warm server this session may have taken only once its first answer is on its
       // way: spawning blocks the event loop for ~5 ms (measured), which the first call should not wait for.
       if (created) setImmediate(() => this.deps.registry.warmUp(service.name));
     }
+  }
+
+  /**
+   * A call timed out: a server that does not answer a ping either (stopped, spinning, deadlocked)
+   * is killed, which closes its sessions, so the next call starts a fresh one (`session_created`).
+   */
+  private async replaceIfWedged(session: Session, tool: string, pingTimeoutMs: number): Promise<void> {
+    const { upstream } = session;
+    if (!upstream.isAlive || (await upstream.answersPing(pingTimeoutMs))) return;
+    if (!upstream.isAlive) return;
+    this.deps.logger.warn(
+      { event: 'server_wedged', service: session.service, sessionId: session.id, tool, pid: upstream.pid },
+      'mcp server answers nothing, not even ping; replacing it',
+    );
+    upstream.terminate(`stopped answering: no reply to a ping after a call to '${tool}' timed out`);
   }
 }

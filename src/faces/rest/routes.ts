@@ -90,6 +90,8 @@ export function registerRestRoutes(app: FastifyInstance, deps: RestDeps): void {
     const byId: Record<string, Record<string, unknown>> = {};
     const now = deps.now();
     for (const session of registry.list()) {
+      // Expired but not yet swept: already gone as far as any caller is concerned.
+      if (session.isExpired(now)) continue;
       const entry = (byId[session.id] ??= describeSession(session, now));
       (entry['services'] as Record<string, unknown>)[session.service] = {
         created_at: iso(session.createdAt),
