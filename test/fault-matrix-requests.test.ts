@@ -46,6 +46,24 @@ describe('races and churn', () => {
     await waitFor(() => !isRunning(pid), { what: `server ${pid} to be gone` });
   });
 
+  test('a client that gives up mid-call is logged as a client abort, with an access-log line', async () => {
+    const session = sid();
+    await pidOf('fx', session);
+    const controller = new AbortController();
+    const abandoned = fetch(`${gw.url}/services/fx/call`, {
+      method: 'POST',
+      headers: { authorization: BASIC, 'content-type': 'application/json' },
+      body: JSON.stringify({ tool: 'slow', session_id: session, arguments: { ms: 20_000 } }),
+      signal: controller.signal,
+    }).catch(() => undefined);
+    await waitFor(() => gw.logs.some((line) => line.includes(session) && line.includes('"tool":"slow"')), { what: 'the slow call to start' });
+    controller.abort();
+    await abandoned;
+    await waitFor(() => gw.logs.some((line) => line.includes('"code":"CLIENT_CLOSED"')), { what: 'the cancelled call to be logged' });
+    expect(gw.logs.filter((line) => line.includes('"event":"client_abort"') && line.includes('"status":499'))).toHaveLength(1);
+    expect(gw.logs.some((line) => line.includes('timed out'))).toBe(false);
+  });
+
   test('churn: 15 sessions created and deleted concurrently leave no process behind', async () => {
     const sessions = Array.from({ length: 15 }, sid);
     const pids = await Promise.all(sessions.map((session) => pidOf('fx', session)));

@@ -116,6 +116,8 @@ export interface SwaigConfig {
   public_url: string;
   function_prefix: string;
   max_response_chars: number;
+  /** Seconds a SWAIG function call may take in all, progress or not: the platform waits about 30. */
+  call_timeout: number;
   include_hangup_hook: boolean;
   fillers: Record<string, Record<string, string[]>>;
   limit: RateLimit[];

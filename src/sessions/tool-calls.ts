@@ -16,6 +16,8 @@ export interface ToolCallRequest {
   metadata?: Record<string, unknown>;
   /** Aborted when the caller went away: the call is cancelled upstream. */
   signal?: AbortSignal;
+  /** The caller's own limit (ms) for the whole call, start included, that progress cannot extend (SWAIG). */
+  budgetMs?: number;
 }
 
 export interface ToolCallOutcome {
@@ -57,6 +59,7 @@ export class ToolCalls {
   }
 
   async call(request: ToolCallRequest): Promise<ToolCallOutcome> {
+    const deadline = request.budgetMs === undefined ? Infinity : this.deps.now() + request.budgetMs;
     const service = this.service(request.service);
     if (!(await this.deps.catalogue.hasTool(service.name, request.tool))) {
       throw new GatewayError('UNKNOWN_TOOL', `Unknown tool: ${request.tool}`);
@@ -70,12 +73,13 @@ export class ToolCalls {
       { event: 'tool_call', service: service.name, tool: request.tool, sessionId: request.sessionId, sessionCreated: created },
       'tool call',
     );
-    const timeoutMs = service.call_timeout * 1000;
+    const leftMs = Math.max(deadline - this.deps.now(), 1);
+    const timeoutMs = Math.min(service.call_timeout * 1000, leftMs);
     session.inFlight += 1;
     try {
       const result = await session.upstream.callTool(request.tool, request.arguments, {
         timeoutMs,
-        maxTotalMs: Math.min(timeoutMs * PROGRESS_CEILING_FACTOR, MAX_CALL_MS),
+        maxTotalMs: Math.min(timeoutMs * PROGRESS_CEILING_FACTOR, MAX_CALL_MS, leftMs),
         signal: request.signal,
       });
       // A long call counts as activity: the idle clock starts when it ends.

@@ -175,6 +175,9 @@ export class Upstream {
         },
       );
     } catch (error) {
+      if (options.signal?.aborted && this.handle.exitStatus === undefined) {
+        throw new GatewayError('CLIENT_CLOSED', `Client closed the connection; the call to '${name}' was cancelled`, {}, { cause: error });
+      }
       throw this.callFailure(error, options.timeoutMs);
     }
   }

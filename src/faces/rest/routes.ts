@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isPlainObject } from '../../json.js';
+import { sanitize } from '../../log.js';
 import { VERSION } from '../../version.js';
 import type { SessionRegistry } from '../../sessions/registry.js';
 import type { ServiceState } from '../../sessions/service-startup.js';
@@ -133,11 +134,17 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** Aborts when the HTTP client disconnects before the answer is sent: the tool call is cancelled upstream. */
+/**
+ * Aborts when the HTTP client disconnects before the answer is sent: the tool call is cancelled
+ * upstream. Such a request never reaches onResponse, so its access-log line is written here.
+ */
 export function abortWhenClientLeaves(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
+    if (reply.raw.writableFinished) return;
+    const { request } = reply;
+    request.log.info({ method: request.method, url: sanitize(request.url), status: 499, event: 'client_abort', ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
+    controller.abort();
   });
   return controller.signal;
 }
