@@ -4,6 +4,7 @@ import { embeddedDefaultConfig } from './config/defaults.js';
 import { ConfigError } from './config/errors.js';
 import { credentialProblems, loadConfigFile, UNKNOWN_KEY_WARNING } from './config/load.js';
 import type { Config } from './config/types.js';
+import { swaigSetupWarnings } from './faces/swaig/setup-warnings.js';
 import { createGateway, type Gateway } from './gateway.js';
 import { createLogger } from './log.js';
 import { VERSION } from './version.js';
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
   logger.info({ source, version: VERSION }, 'configuration loaded');
   for (const { message, path } of warnings) logger.warn({ path }, message);
   for (const warning of credentials.warnings) logger.warn({ event: 'weak_credentials' }, warning);
+  for (const warning of swaigSetupWarnings(config)) logger.warn({ event: 'swaig_setup' }, warning);
 
   let gateway: Gateway;
   try {

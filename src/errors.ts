@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'CALL_TIMEOUT'
   | 'MCP_ERROR'
   | 'RATE_LIMITED'
-  | 'SHUTTING_DOWN';
+  | 'SHUTTING_DOWN'
+  | 'CLIENT_CLOSED';
 
 export class GatewayError extends Error {
   override readonly name = 'GatewayError';

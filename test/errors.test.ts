@@ -15,6 +15,7 @@ const STATUS_ROWS: Array<{ code: ErrorCode; status: number }> = [
   { code: 'MCP_ERROR', status: 502 },
   { code: 'RATE_LIMITED', status: 429 },
   { code: 'SHUTTING_DOWN', status: 503 },
+  { code: 'CLIENT_CLOSED', status: 499 },
 ];
 
 describe('error table (STYLE §2.3)', () => {

@@ -101,7 +101,8 @@ export function credentialProblems(config: Config): { errors: string[]; warnings
   return { errors, warnings };
 }
 
-function isLoopback(host: string): boolean {
+/** Whether `server.host` is reachable only from this machine. */
+export function isLoopback(host: string): boolean {
   const name = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
   if (name === 'localhost' || name === 'localhost.') return true;
   if (isIPv4(name)) return name.startsWith('127.');

@@ -282,6 +282,29 @@ function map<V extends z.core.SomeType>(value: V, key: { pattern: RegExp; expect
   });
 }
 
+/**
+ * The keys the platform's SWML schema allows in a function's `fillers` (its `oneOf` takes exactly
+ * one of them): anything else makes the whole SWML document invalid, so it is refused at load.
+ */
+const FILLER_LANGUAGES = new Set([
+  'default', 'auto', 'bg', 'ca', 'cs', 'da', 'da-DK', 'de', 'de-CH', 'el', 'en', 'en-AU', 'en-GB', 'en-IN', 'en-NZ', 'en-US',
+  'es', 'es-419', 'et', 'fi', 'fr', 'fr-CA', 'hi', 'hu', 'id', 'it', 'ja', 'ko', 'ko-KR', 'lt', 'lv', 'ms', 'multi', 'nl',
+  'nl-BE', 'no', 'pl', 'pt', 'pt-BR', 'ro', 'ru', 'sk', 'sv', 'sv-SE', 'th', 'th-TH', 'tr', 'uk', 'vi', 'zh', 'zh-CN',
+  'zh-HK', 'zh-Hans', 'zh-Hant', 'zh-TW',
+]);
+
+function fillers() {
+  return map(stringList(), { pattern: /^.+$/, expected: 'a language code' }).transform((phrases, ctx) => {
+    const languages = Object.keys(phrases);
+    if (languages.length !== 1) return reject(ctx, `expected exactly one language per service (the platform allows one), got ${languages.length}`);
+    const unknown = languages.find((language) => !FILLER_LANGUAGES.has(language));
+    if (unknown !== undefined) {
+      return reject(ctx, `expected a language code the platform knows ("default", "auto", "en-US", "es", …), got ${describeValue(unknown)}`);
+    }
+    return phrases;
+  });
+}
+
 const sandboxSchema = section({
   enabled: boolean().default(true),
   restricted_env: boolean().default(true),
@@ -323,6 +346,7 @@ const serviceSchema = section({
   sandbox: sandboxSchema.prefault({}),
   call_timeout: positive(3600).default(30),
   start_timeout: positive(3600).default(30),
+  max_result_bytes: integer({ min: 1024, max: 1024 * 1024 * 1024 }).default(10 * 1024 * 1024),
   warm_pool: integer({ min: 0 }).default(1),
   session_mode: oneOf(['session', 'shared']).default('session'),
   tools: toolsSchema.prefault({}),
@@ -353,6 +377,8 @@ export const configSchema = section({
     auth_password: string({ secret: true }).default(''),
     auth_token: string({ secret: true }).default(''),
     trust_proxy: trustProxy().default(false),
+    request_timeout: positive(3600).default(30),
+    max_connections_per_client: integer({ min: 0 }).default(256),
   }).prefault({}),
   services: servicesSchema.prefault({}),
   session: section({
@@ -392,8 +418,9 @@ export const configSchema = section({
     public_url: publicUrl().default(''),
     function_prefix: string().default('mcp_'),
     max_response_chars: integer({ min: 1 }).default(8000),
+    call_timeout: positive(3600).default(25),
     include_hangup_hook: boolean().default(true),
-    fillers: map(map(stringList(), { pattern: /^.+$/, expected: 'a language code' }), {
+    fillers: map(fillers(), {
       pattern: /^.+$/,
       expected: 'a service name',
     }).default(() => ({})),

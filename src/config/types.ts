@@ -49,6 +49,8 @@ export interface ServiceConfig {
   call_timeout: number;
   /** Seconds a server has to start: spawn, protocol-era probe, handshake and first tool list. */
   start_timeout: number;
+  /** Largest message (a tool result) read from the server, in bytes; a larger result fails at once. */
+  max_result_bytes: number;
   /** Pre-started servers kept ready for new sessions (0 disables). */
   warm_pool: number;
   /** "session": one server per session (default); "shared": one server for every session. */
@@ -69,6 +71,10 @@ export interface ServerConfig {
   auth_token: string;
   /** false, true (trust every hop) or a list of trusted proxy addresses. */
   trust_proxy: boolean | string[];
+  /** Seconds a client has to send a whole request, headers and body. */
+  request_timeout: number;
+  /** Open connections allowed from one address; 0 = no cap. */
+  max_connections_per_client: number;
 }
 
 export interface SessionConfig {
@@ -115,6 +121,8 @@ export interface SwaigConfig {
   public_url: string;
   function_prefix: string;
   max_response_chars: number;
+  /** Seconds a SWAIG function call may take in all, progress or not: the platform waits about 30. */
+  call_timeout: number;
   include_hangup_hook: boolean;
   fillers: Record<string, Record<string, string[]>>;
   limit: RateLimit[];

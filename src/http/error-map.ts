@@ -12,6 +12,8 @@ const STATUS = {
   MCP_ERROR: 502,
   RATE_LIMITED: 429,
   SHUTTING_DOWN: 503,
+  // nginx's "client closed request": nobody reads it, but the access log says what happened.
+  CLIENT_CLOSED: 499,
 } as const satisfies Record<ErrorCode, number>;
 
 /** Invalid params and unknown method are the caller's mistake, not the server's trouble (SPEC §4.1). */

@@ -10,6 +10,8 @@ const CONNECT_TIMEOUT_MS = 1_000;
 const COMMAND_TIMEOUT_MS = 250;
 /** Reconnect back-off cap: a dead Redis costs one attempt every 2 s, not a busy loop. */
 const RECONNECT_MAX_DELAY_MS = 2_000;
+/** While Redis rests, one PING this often decides when requests may ask it again. */
+const PROBE_INTERVAL_MS = 1_000;
 
 /**
  * Counters shared by every gateway instance on one Redis, with per-instance memory counters
@@ -28,15 +30,28 @@ export async function createRedisStore(opts: { storageUri: string; logger: Logge
   const redisAt = `${client.options.host}:${client.options.port}`;
   const fallback = createMemoryStore(now);
   let isOnFallback = false;
+  // After a failure requests stop asking Redis until a background probe answers: a frozen Redis
+  // (stopped, not down) would otherwise cost every request a command timeout per limit.
+  let probe: NodeJS.Timeout | undefined;
+  let isClosed = false;
 
+  const probeLater = (): void => {
+    if (isClosed) return;
+    probe = setTimeout(() => {
+      client.ping().then(switchToRedis, probeLater);
+    }, PROBE_INTERVAL_MS);
+    probe.unref();
+  };
   const switchToFallback = (err: unknown): void => {
     if (isOnFallback) return;
     isOnFallback = true;
     logger.warn({ err, redis: redisAt }, 'rate limit storage unreachable, using in-memory counters');
+    probeLater();
   };
   const switchToRedis = (): void => {
     if (!isOnFallback) return;
     isOnFallback = false;
+    clearTimeout(probe);
     logger.info({ redis: redisAt }, 'rate limit storage back on redis');
   };
   // ioredis reports every failed reconnect; without a listener it prints them to the console.
@@ -68,6 +83,7 @@ export async function createRedisStore(opts: { storageUri: string; logger: Logge
 
   return {
     async hit(key, limit) {
+      if (isOnFallback) return fallback.hit(key, limit);
       let res: RateLimiterRes;
       try {
         // A rejection carrying a RateLimiterRes is an over-limit answer from Redis, not a failure.
@@ -81,10 +97,11 @@ export async function createRedisStore(opts: { storageUri: string; logger: Logge
         switchToFallback(err);
         return fallback.hit(key, limit);
       }
-      switchToRedis();
       return { count: res.consumedPoints, resetAtMs: now() + res.msBeforeNext };
     },
     async close() {
+      isClosed = true;
+      clearTimeout(probe);
       client.disconnect();
       await fallback.close();
     },

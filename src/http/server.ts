@@ -7,8 +7,10 @@ import type { ClusterRouting } from '../cluster/routing.js';
 import { REST_ROUTES, registerRestRoutes, type RestDeps } from '../faces/rest/routes.js';
 import { sanitize } from '../log.js';
 import { createAuthenticator, UNAUTHORIZED_BODY, WWW_AUTHENTICATE } from './auth.js';
+import { discardRestOfRequest, guardConnections, serverConstructionOptions, type ConnectionLimits } from './connection-guard.js';
 import { errorBody, extraHeadersFor, httpStatusFor } from './error-map.js';
 import { corsHeaders, isHostAllowed, securityHeaders } from './headers.js';
+import { isNestedDeeperThan, MAX_JSON_DEPTH } from './json-depth.js';
 import { registerRateLimit, type LimitedRoute, type RateLimiter } from './rate-limit.js';
 import { READY_ROUTE, registerReadyRoute, type Readiness } from './readiness.js';
 
@@ -47,6 +49,11 @@ declare module 'fastify' {
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config } = deps;
+  const connectionLimits: ConnectionLimits = {
+    requestTimeoutMs: config.server.request_timeout * 1000,
+    maxConnectionsPerClient: config.server.max_connections_per_client,
+    maxRequestBytes: config.security.max_request_size,
+  };
   // One instance type for HTTP and HTTPS: routes and hooks do not care which server carries them.
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -58,8 +65,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    ...(deps.tls ? { https: deps.tls } : {}),
+    requestTimeout: connectionLimits.requestTimeoutMs,
+    http: serverConstructionOptions(),
+    ...(deps.tls ? { https: { ...deps.tls, ...serverConstructionOptions() } } : {}),
   }) as unknown as FastifyInstance;
+  guardConnections(app.server, connectionLimits, deps.logger);
 
   const staticHeaders = securityHeaders({ isTls: deps.tls !== undefined, security: config.security });
   const authenticate = createAuthenticator(config.server);
@@ -70,6 +80,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
     if (body === '') return done(null, undefined);
+    if (isNestedDeeperThan(body as string, MAX_JSON_DEPTH)) {
+      return done(new GatewayError('BAD_REQUEST', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+    }
     try {
       done(null, JSON.parse(body as string));
     } catch {
@@ -117,12 +130,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   // Once close() has begun, an answer ends its keep-alive connection: otherwise a connection that
   // goes idle after the close started holds the server open until its keep-alive timeout.
-  app.addHook('onSend', (_request, reply, payload, done) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (!app.server.listening) reply.header('connection', 'close');
+    // An answer sent before the body arrived keeps the connection until the rest is discarded
+    // (onResponse): closing now would reset a client that writes its whole body before reading.
+    else if (!request.raw.complete) reply.removeHeader('connection');
     done(null, payload);
   });
 
   app.addHook('onResponse', (request, reply, done) => {
+    discardRestOfRequest(request.raw, connectionLimits);
     if (deps.logger.isLevelEnabled('info')) {
       request.log.info({ method: request.method, url: sanitize(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
     }

@@ -64,10 +64,9 @@ export class SessionRegistry {
     const key = sessionKey(sessionId, serviceName);
     const existing = this.sessions.get(key);
     if (existing) {
-      if (!existing.isExpired(this.deps.now())) {
-        existing.lastAccessed = this.deps.now();
-        return { session: existing, created: false };
-      }
+      // The call itself moves the idle clock when the server answers it (tool-calls.ts): a call
+      // that only times out must not keep a session alive for ever.
+      if (!existing.isExpired(this.deps.now())) return { session: existing, created: false };
       this.close(existing, 'idle');
     }
     const pending = this.starting.get(key);

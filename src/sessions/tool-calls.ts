@@ -1,10 +1,11 @@
 import type { CallToolResult, Tool } from '@modelcontextprotocol/client';
 import type { Logger } from 'pino';
 import type { Config, ServiceConfig } from '../config/types.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError, isGatewayError } from '../errors.js';
 import type { ToolCatalogue } from '../upstream/catalogue.js';
 import type { CallOptions } from '../upstream/mcp-client.js';
 import { enabledService, type SessionRegistry } from './registry.js';
+import type { Session } from './session.js';
 
 export interface ToolCallRequest {
   service: string;
@@ -18,6 +19,8 @@ export interface ToolCallRequest {
   signal?: AbortSignal;
   /** Progress notifications of the server, for a face that relays them (MCP). */
   onProgress?: CallOptions['onProgress'];
+  /** The caller's own limit (ms) for the whole call, start included, that progress cannot extend (SWAIG). */
+  budgetMs?: number;
 }
 
 /** A request other than a tool call (resources, prompts), relayed to the session's own server. */
@@ -39,6 +42,8 @@ export interface ToolCallOutcome {
 /** Progress may extend a call, but never past this multiple of `call_timeout` (SPEC §6). */
 export const PROGRESS_CEILING_FACTOR = 10;
 export const MAX_CALL_MS = 3_600_000;
+/** How long (at most; never longer than its call_timeout) a server whose call timed out has to answer a ping before it counts as wedged. */
+const WEDGE_PING_MS = 5_000;
 
 /**
  * What every face does with a tool: look it up in the catalogue, find or start the session, call
@@ -68,6 +73,7 @@ export class ToolCalls {
   }
 
   async call(request: ToolCallRequest): Promise<ToolCallOutcome> {
+    const deadline = request.budgetMs === undefined ? Infinity : this.deps.now() + request.budgetMs;
     const service = this.service(request.service);
     if (!(await this.deps.catalogue.hasTool(service.name, request.tool))) {
       throw new GatewayError('UNKNOWN_TOOL', `Unknown tool: ${request.tool}`);
@@ -81,18 +87,24 @@ export class ToolCalls {
       { event: 'tool_call', service: service.name, tool: request.tool, sessionId: request.sessionId, sessionCreated: created },
       'tool call',
     );
-    const timeoutMs = service.call_timeout * 1000;
+    const leftMs = Math.max(deadline - this.deps.now(), 1);
+    const timeoutMs = Math.min(service.call_timeout * 1000, leftMs);
     session.inFlight += 1;
     try {
       const result = await session.upstream.callTool(request.tool, request.arguments, {
         timeoutMs,
-        maxTotalMs: Math.min(timeoutMs * PROGRESS_CEILING_FACTOR, MAX_CALL_MS),
+        maxTotalMs: Math.min(timeoutMs * PROGRESS_CEILING_FACTOR, MAX_CALL_MS, leftMs),
         signal: request.signal,
         onProgress: request.onProgress,
       });
       // A long call counts as activity: the idle clock starts when it ends.
       session.lastAccessed = this.deps.now();
       return { result, sessionCreated: created };
+    } catch (error) {
+      // An error answer is activity; a timeout is not, or a wedged server would never expire.
+      if (isGatewayError(error, 'MCP_ERROR')) session.lastAccessed = this.deps.now();
+      if (isGatewayError(error, 'CALL_TIMEOUT') && !request.signal?.aborted) void this.replaceIfWedged(session, request.tool, Math.min(timeoutMs, WEDGE_PING_MS));
+      throw error;
     } finally {
       session.inFlight -= 1;
       // Replace the warm server this session may have taken only once its first answer is on its
@@ -109,10 +121,27 @@ export class ToolCalls {
     const timeoutMs = service.call_timeout * 1000;
     session.inFlight += 1;
     try {
-      return await session.upstream.relay(request.method, request.params, { timeoutMs, maxTotalMs: timeoutMs, signal: request.signal });
+      const answer = await session.upstream.relay(request.method, request.params, { timeoutMs, maxTotalMs: timeoutMs, signal: request.signal });
+      // Only an answer keeps a session alive: a server that answers nothing must still expire.
+      session.lastAccessed = this.deps.now();
+      return answer;
     } finally {
       session.inFlight -= 1;
-      session.lastAccessed = this.deps.now();
     }
+  }
+
+  /**
+   * A call timed out: a server that does not answer a ping either (stopped, spinning, deadlocked)
+   * is killed, which closes its sessions, so the next call starts a fresh one (`session_created`).
+   */
+  private async replaceIfWedged(session: Session, tool: string, pingTimeoutMs: number): Promise<void> {
+    const { upstream } = session;
+    if (!upstream.isAlive || (await upstream.answersPing(pingTimeoutMs))) return;
+    if (!upstream.isAlive) return;
+    this.deps.logger.warn(
+      { event: 'server_wedged', service: session.service, sessionId: session.id, tool, pid: upstream.pid },
+      'mcp server answers nothing, not even ping; replacing it',
+    );
+    upstream.terminate(`stopped answering: no reply to a ping after a call to '${tool}' timed out`);
   }
 }

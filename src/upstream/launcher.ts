@@ -66,6 +66,7 @@ export function createLauncher(deps: LauncherDeps): StartServer {
         eras: deps.eras,
         logger,
         startTimeoutMs: service.start_timeout * 1000,
+        maxMessageBytes: service.max_result_bytes,
         probeTimeoutMs: deps.probeTimeoutMs,
         timings: deps.timings,
         groups: deps.groups,

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
 import { isPlainObject } from '../json.js';
 import { VERSION } from '../version.js';
+import { RESULT_TOO_LARGE_CODE } from './oversized-line.js';
 import { describeExit, ProcessHandle, type CloseTimings, type ExitInfo, type Launch, type ProcessGroups } from './process.js';
 import { ProcessTransport } from './stdio-transport.js';
 
@@ -47,6 +48,8 @@ export interface ConnectOptions {
   logger: Logger;
   /** Bound for spawn, era probe and handshake (the service's `start_timeout`). */
   startTimeoutMs: number;
+  /** Largest message read from the server (`max_result_bytes`). */
+  maxMessageBytes: number;
   /** How long a `server/discover` probe may go unanswered before the server counts as legacy. */
   probeTimeoutMs: number;
   timings?: CloseTimings;
@@ -91,6 +94,7 @@ export class Upstream {
   /** Resolves once the server process has exited, for whatever reason. */
   readonly ended: Promise<ExitInfo>;
   private terminationReason: string | undefined;
+  private ping: Promise<boolean> | undefined;
 
   private constructor(
     private readonly service: string,
@@ -113,7 +117,7 @@ export class Upstream {
       throw startFailed(service, (error as Error).message, error);
     }
     let noiseLines = 0;
-    const transport = new ProcessTransport(handle, (line) => {
+    const transport = new ProcessTransport(handle, options.maxMessageBytes, (line) => {
       // Logged, but bounded: a server that prints garbage all day must not flood the log.
       noiseLines += 1;
       if (noiseLines <= NOISE_LINES_LOGGED || noiseLines % 1000 === 0) {
@@ -217,8 +221,29 @@ export class Upstream {
         },
       );
     } catch (error) {
+      if (options.signal?.aborted && this.handle.exitStatus === undefined) {
+        throw new GatewayError('CLIENT_CLOSED', `Client closed the connection; the call to '${name}' was cancelled`, {}, { cause: error });
+      }
       throw this.callFailure(error, options.timeoutMs);
     }
+  }
+
+  /**
+   * Whether the server still answers a `ping` within `timeoutMs`. One at a time: callers that ask
+   * while a ping is out share its answer.
+   */
+  answersPing(timeoutMs: number): Promise<boolean> {
+    this.ping ??= this.client
+      .ping({ timeout: timeoutMs })
+      .then(
+        () => true,
+        // An error answer is still an answer; only silence (or a dead pipe) counts as wedged.
+        (error: unknown) => error instanceof ProtocolError,
+      )
+      .finally(() => {
+        this.ping = undefined;
+      });
+    return this.ping;
   }
 
   /**
@@ -245,6 +270,11 @@ export class Upstream {
         { exit },
         { cause: error },
       );
+    }
+    if (error instanceof ProtocolError && error.code === RESULT_TOO_LARGE_CODE && isPlainObject(error.data) && 'maxResultBytes' in error.data) {
+      const { resultBytes, isComplete, maxResultBytes } = error.data as { resultBytes: number; isComplete: boolean; maxResultBytes: number };
+      const size = `${isComplete ? '' : 'more than '}${resultBytes} bytes`;
+      return new GatewayError('MCP_ERROR', `Result from '${this.service}' too large: ${size}, over max_result_bytes (${maxResultBytes})`);
     }
     if (error instanceof ProtocolError) {
       return new GatewayError('MCP_ERROR', `MCP error ${error.code}: ${error.message}`, {

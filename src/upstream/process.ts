@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Readable, Writable } from 'node:stream';
 import { StderrRing } from './stderr-ring.js';
@@ -9,6 +10,8 @@ export interface Launch {
   args: string[];
   env: Record<string, string>;
   cwd: string;
+  /** The spawned program is a wrapper (bwrap) that exits 128+n when the server dies of signal n. */
+  reportsSignalAsExitCode?: boolean;
 }
 
 export interface ExitInfo {
@@ -29,10 +32,25 @@ const KILL_WAIT_MS = 5000;
 
 export const DEFAULT_CLOSE_TIMINGS: CloseTimings = { stdinGraceMs: 2000, termGraceMs: 2000 };
 
-/** `exit 3` or `signal SIGKILL`: the reason a client reads in an error message. */
+/** Signals the kernel sends for a resource limit (sandbox `max_cpu_seconds`, `max_file_size_mb`). */
+const LIMIT_SIGNALS: Partial<Record<NodeJS.Signals, string>> = {
+  SIGXCPU: 'CPU time limit exceeded',
+  SIGXFSZ: 'file size limit exceeded',
+};
+
+/** `exit 3`, `signal SIGKILL` or `CPU time limit exceeded (SIGXCPU)`: the reason a client reads in an error message. */
 export function describeExit(exit: ExitInfo): string {
   if (exit.reason !== undefined) return exit.reason;
-  return exit.signal ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+  if (exit.signal === null) return `exit code ${exit.code}`;
+  const limit = LIMIT_SIGNALS[exit.signal];
+  return limit === undefined ? `signal ${exit.signal}` : `${limit} (${exit.signal})`;
+}
+
+/** What the server died of when a wrapper reported its signal as the exit code 128+n. */
+function unwrapExit(code: number | null, signal: NodeJS.Signals | null, isWrapped: boolean): ExitInfo {
+  if (!isWrapped || code === null || code <= 128) return { code, signal };
+  const name = (Object.keys(constants.signals) as NodeJS.Signals[]).find((candidate) => constants.signals[candidate] === code - 128);
+  return name === undefined ? { code, signal } : { code: null, signal: name };
 }
 
 /**
@@ -86,6 +104,7 @@ export class ProcessHandle {
     private readonly child: ChildProcess,
     private readonly timings: CloseTimings,
     onStderrLine: ((line: string) => void) | undefined,
+    isWrapped: boolean,
   ) {
     this.pid = child.pid!;
     this.stdin = child.stdin!;
@@ -99,7 +118,7 @@ export class ProcessHandle {
     this.stderrEnded = new Promise((resolve) => child.stderr!.once('close', () => resolve()));
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
-        this.exitInfo = { code, signal };
+        this.exitInfo = unwrapExit(code, signal, isWrapped);
         resolve(this.exitInfo);
       });
     });
@@ -123,7 +142,7 @@ export class ProcessHandle {
     });
     child.removeAllListeners('error');
     child.on('error', () => {});
-    const handle = new ProcessHandle(child, options.timings ?? DEFAULT_CLOSE_TIMINGS, options.onStderrLine);
+    const handle = new ProcessHandle(child, options.timings ?? DEFAULT_CLOSE_TIMINGS, options.onStderrLine, launch.reportsSignalAsExitCode === true);
     options.groups?.track(handle);
     return handle;
   }

@@ -241,6 +241,7 @@ export function buildLaunch(service: ServiceConfig, ctx: SandboxContext): Launch
     args,
     env: environmentFor(service, ctx, plan),
     cwd,
+    ...(plan.isIsolated && { reportsSignalAsExitCode: true }),
     ...(plan.hasLimits && { watchMemoryMb: sandbox.max_memory_mb }),
   };
 }

@@ -1,8 +1,6 @@
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
+import { OversizedLine } from './oversized-line.js';
 import type { ProcessHandle } from './process.js';
-
-/** Same cap as the SDK's ReadBuffer: one line may not exceed 10 MiB. */
-const MAX_LINE_BYTES = 10 * 1024 * 1024;
 
 /**
  * SDK Transport over a process we own (see process.ts for why we do not use the SDK's stdio
@@ -15,10 +13,16 @@ export class ProcessTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  private oversized: OversizedLine | undefined;
   private closed = false;
 
+  /**
+   * `maxLineBytes` bounds one message (a tool result): a longer line is measured and skipped, and
+   * the request it answers gets an error saying how large it was instead of waiting for a timeout.
+   */
   constructor(
     private readonly handle: ProcessHandle,
+    private readonly maxLineBytes: number,
     private readonly onNoise: (line: string) => void = () => {},
   ) {}
 
@@ -60,26 +64,49 @@ export class ProcessTransport implements Transport {
 
   private receive(chunk: Buffer): void {
     let start = 0;
-    let newline = chunk.indexOf(10);
-    while (newline !== -1) {
-      const piece = chunk.subarray(start, newline);
-      const line = this.pendingBytes === 0 ? piece : Buffer.concat([...this.pending, piece]);
-      this.pending = [];
-      this.pendingBytes = 0;
-      this.dispatch(line.toString('utf8'));
-      start = newline + 1;
-      newline = chunk.indexOf(10, start);
-    }
-    if (start < chunk.length) {
-      this.pendingBytes += chunk.length - start;
-      if (this.pendingBytes > MAX_LINE_BYTES) {
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(10, start);
+      const piece = chunk.subarray(start, newline === -1 ? chunk.length : newline);
+      if (this.oversized === undefined && this.pendingBytes + piece.length > this.maxLineBytes) {
+        this.oversized = new OversizedLine();
+        for (const earlier of this.pending) this.oversized.add(earlier);
         this.pending = [];
         this.pendingBytes = 0;
-        this.onerror?.(new Error(`MCP server wrote a line longer than ${MAX_LINE_BYTES} bytes; dropped`));
-        return;
+        this.oversized.add(piece);
+        this.answerOversized(false);
+      } else if (this.oversized !== undefined) {
+        this.oversized.add(piece);
+      } else if (piece.length > 0) {
+        this.pending.push(piece);
+        this.pendingBytes += piece.length;
       }
-      this.pending.push(chunk.subarray(start));
+      if (newline === -1) return;
+      this.endLine();
+      start = newline + 1;
     }
+  }
+
+  private endLine(): void {
+    if (this.oversized !== undefined) {
+      const line = this.oversized;
+      this.answerOversized(true);
+      this.oversized = undefined;
+      this.onerror?.(new Error(`MCP server wrote a line of ${line.size} bytes, over ${this.maxLineBytes}; skipped`));
+      return;
+    }
+    const line = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.dispatch(line.toString('utf8'));
+  }
+
+  private answerOversized(isComplete: boolean): void {
+    const line = this.oversized;
+    if (line === undefined || line.isAnswered) return;
+    const answer = line.errorAnswer(this.maxLineBytes, isComplete);
+    if (answer === undefined) return;
+    line.isAnswered = true;
+    this.onmessage?.(answer);
   }
 
   private dispatch(line: string): void {

@@ -22,7 +22,7 @@ const todo = (extra: Record<string, unknown> = {}) => ({ services: { todo: { com
 describe('defaults (§3)', () => {
   test('an empty file gets every documented default (§3, §3.1, §7, §8, §9)', () => {
     const config = parse({});
-    expect(config.server).toEqual({ host: '0.0.0.0', port: 8080, auth_user: '', auth_password: '', auth_token: '', trust_proxy: false });
+    expect(config.server).toEqual({ host: '0.0.0.0', port: 8080, auth_user: '', auth_password: '', auth_token: '', trust_proxy: false, request_timeout: 30, max_connections_per_client: 256 });
     expect(config.services).toEqual({});
     expect(config.session).toEqual({
       default_timeout: 300,
@@ -55,6 +55,7 @@ describe('defaults (§3)', () => {
       public_url: '',
       function_prefix: 'mcp_',
       max_response_chars: 8000,
+      call_timeout: 25,
       include_hangup_hook: true,
       fillers: {},
       limit: ['600 per 1 minute'],
@@ -82,6 +83,7 @@ describe('defaults (§3)', () => {
       },
       call_timeout: 30,
       start_timeout: 30,
+      max_result_bytes: 10_485_760,
       warm_pool: 1,
       session_mode: 'session',
       tools: { allow: ['*'], deny: [], descriptions: {} },
@@ -322,6 +324,16 @@ describe('swaig (§9)', () => {
     { input: { public_url: 'gw.example.com' }, expected: 'config.json: swaig.public_url: expected an http:// or https:// URL', why: 'scheme required' },
     { input: { fillers: { todo: ['x'] } }, expected: 'config.json: swaig.fillers.todo: expected an object, got an array', why: 'fillers are per language' },
     { input: { fillers: { todo: { en: 'x' } } }, expected: 'config.json: swaig.fillers.todo.en: expected an array of strings, got "x"', why: 'a list of phrases' },
+    {
+      input: { fillers: { todo: { 'en-ZA': ['One moment'] } } },
+      expected: 'config.json: swaig.fillers.todo: expected a language code the platform knows ("default", "auto", "en-US", "es", …), got "en-ZA"',
+      why: 'a language the platform does not know',
+    },
+    {
+      input: { fillers: { todo: { en: ['One moment'], es: ['Un momento'] } } },
+      expected: 'config.json: swaig.fillers.todo: expected exactly one language per service (the platform allows one), got 2',
+      why: 'one language key per fillers object',
+    },
   ])('$why (§9)', ({ input, expected }) => {
     expect(errorOf({ swaig: input })).toBe(expected);
   });

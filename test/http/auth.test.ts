@@ -13,6 +13,8 @@ function server(overrides: Partial<ServerConfig> = {}): ServerConfig {
     auth_password: 's3cret-pw',
     auth_token: 'tok-123',
     trust_proxy: false,
+    request_timeout: 30,
+    max_connections_per_client: 256,
     ...overrides,
   };
 }

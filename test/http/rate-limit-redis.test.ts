@@ -1,10 +1,5 @@
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { EventEmitter, once } from 'node:events';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
@@ -14,7 +9,7 @@ import { describe, expect, onTestFinished, test } from 'vitest';
 import { parseLimits } from '../../src/config/limits.js';
 import { createRateLimiter, registerRateLimit } from '../../src/http/rate-limit.js';
 import type { RateLimiter } from '../../src/http/rate-limit.js';
-import { RUN_MARKER_KEY, runMarker } from '../helpers/run-marker.js';
+import { freePort, startRedis, stopRedis } from '../helpers/redis-server.js';
 
 /** The shared Redis CI keeps running (issue acceptance); tests stay inside their own key prefix. */
 const SHARED_REDIS = 'redis://127.0.0.1:6379';
@@ -86,47 +81,6 @@ async function deleteKeys(redisUri: string, keyPrefix: string): Promise<void> {
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-/** A throwaway redis-server of this test's own, so the shared one is never stopped. */
-async function startRedis(port: number, password: string): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--requirepass', password, '--save', '', '--appendonly', 'no', '--dir', tmpdir()];
-  const child = spawn('redis-server', args, {
-    env: { ...process.env, [RUN_MARKER_KEY]: runMarker() },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  onTestFinished(() => stopRedis(child));
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    const onData = (data: Buffer): void => {
-      output += data.toString();
-      if (!output.includes('Ready to accept connections')) return;
-      child.stdout?.off('data', onData);
-      child.off('exit', onExit);
-      resolve();
-    };
-    const onExit = (code: number | null): void => reject(new Error(`redis-server exited with ${code}: ${output}`));
-    child.stdout?.on('data', onData);
-    child.once('exit', onExit);
-  });
-  // Keep draining its log so a full pipe never blocks it.
-  child.stdout?.resume();
-  return child;
-}
-
-async function stopRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGKILL');
-  await exited;
-}
 
 describe('rate limiting on Redis (SPEC §8)', () => {
   test('two instances on one Redis share counters under prefix:bucket:limit:client keys (§8)', async () => {
@@ -150,6 +104,7 @@ describe('rate limiting on Redis (SPEC §8)', () => {
     const redisUri = `redis://:${password}@127.0.0.1:${port}/2`;
     const keyPrefix = `test-rl-${randomUUID()}`;
     let redis = await startRedis(port, password);
+    onTestFinished(() => stopRedis(redis));
     const a = await instance(redisUri, keyPrefix);
     const b = await instance(redisUri, keyPrefix);
     expect(await statuses([a.app, b.app, a.app, b.app])).toEqual([200, 200, 200, 429]);
@@ -164,6 +119,7 @@ describe('rate limiting on Redis (SPEC §8)', () => {
     }
 
     redis = await startRedis(port, password);
+    onTestFinished(() => stopRedis(redis));
     await Promise.all([a.logs.next(BACK_MSG), b.logs.next(BACK_MSG)]);
     // The new Redis starts empty: one shared count again, not two per-instance ones.
     expect(await statuses([a.app, b.app, a.app, b.app])).toEqual([200, 200, 200, 429]);

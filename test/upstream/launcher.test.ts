@@ -74,8 +74,18 @@ describe('sandbox through the gateway (§7)', () => {
     await gw.call('spin', { tool: 'echo', session_id: 'calm', arguments: { text: 'x' } });
     const response = await gw.call('spin', { tool: 'burn', session_id: 'busy' });
     expect(response.status).toBe(502);
-    expect(response.body.error).toMatch(/^MCP server for 'spin' exited \(signal SIG(XCPU|KILL)\)/);
+    expect(response.body.error).toMatch(/^MCP server for 'spin' exited \((CPU time limit exceeded \(SIGXCPU\)|signal SIGKILL)\)/);
     expect((await gw.call('spin', { tool: 'echo', session_id: 'calm', arguments: { text: 'fine' } })).body.result).toBe('fine');
+  });
+
+  test('under bubblewrap a CPU-limit kill is reported as the CPU time limit, not as bwrap exit code 152', async () => {
+    const fs = await import('node:fs/promises');
+    const allowed = await fs.mkdtemp('/tmp/mcp-gw-allowed-');
+    onTestFinished(() => fs.rm(allowed, { recursive: true, force: true }));
+    const gw = await gatewayFor({ services: { spin: fixtureService([], { sandbox: { max_cpu_seconds: 1, allowed_paths: [allowed] } }) } });
+    const response = await gw.call('spin', { tool: 'burn', session_id: 'busy' });
+    expect(response.status).toBe(502);
+    expect(response.body.error).toMatch(/^MCP server for 'spin' exited \(CPU time limit exceeded \(SIGXCPU\)\)/);
   });
 
   test('with allowed_paths only those paths and the private directory are writable (bubblewrap)', async () => {

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isPlainObject } from '../../json.js';
+import { sanitize } from '../../log.js';
 import { VERSION } from '../../version.js';
 import type { SessionRegistry } from '../../sessions/registry.js';
 import type { ServiceState } from '../../sessions/service-startup.js';
@@ -93,6 +94,8 @@ export function registerRestRoutes(app: FastifyInstance, deps: RestDeps): void {
     const byId: Record<string, Record<string, unknown>> = {};
     const now = deps.now();
     for (const session of registry.list()) {
+      // Expired but not yet swept: already gone as far as any caller is concerned.
+      if (session.isExpired(now)) continue;
       const entry = (byId[session.id] ??= describeSession(session, now));
       (entry['services'] as Record<string, unknown>)[session.service] = {
         created_at: iso(session.createdAt),
@@ -134,11 +137,17 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** Aborts when the HTTP client disconnects before the answer is sent: the tool call is cancelled upstream. */
+/**
+ * Aborts when the HTTP client disconnects before the answer is sent: the tool call is cancelled
+ * upstream. Such a request never reaches onResponse, so its access-log line is written here.
+ */
 export function abortWhenClientLeaves(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort();
+    if (reply.raw.writableFinished) return;
+    const { request } = reply;
+    request.log.info({ method: request.method, url: sanitize(request.url), status: 499, event: 'client_abort', ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
+    controller.abort();
   });
   return controller.signal;
 }

@@ -35,6 +35,8 @@ const SENTENCES = {
   // The tool may have acted before it was cancelled (SPEC §6), so the model must not assume either way.
   CALL_TIMEOUT: (_error, { service }) =>
     `The ${service} service took too long to answer and the request was cancelled. It may or may not have been carried out.`,
+  // Nobody hears it: the platform closed the connection. It may or may not have been carried out either.
+  CLIENT_CLOSED: (_error, { service }) => `The request to the ${service} service was cancelled. It may or may not have been carried out.`,
   MCP_ERROR: (error) => {
     const message = toolMessage(error);
     return message === undefined ? 'The tool failed with an internal error.' : `The tool reported an error: ${clause(message)}`;

@@ -8,7 +8,7 @@ import { abortWhenClientLeaves } from '../rest/routes.js';
 import { checkName } from '../rest/validate.js';
 import { renderSwaigResponse, type SwaigReply } from './reply.js';
 import { SWAIG_REPLIES, swaigErrorReply } from './replies.js';
-import { buildWebHookUrl, createSwaigSignatures, HANGUP_HOOK, type SwaigFunctionDefinition } from './signature.js';
+import { buildWebHookUrl, createSwaigSignatures, HANGUP_HOOK, webHookUrlProblem, type SwaigFunctionDefinition } from './signature.js';
 
 export interface SwaigDeps {
   config: Config;
@@ -40,14 +40,19 @@ export function createSwaigFace(deps: SwaigDeps): SwaigFace {
   const { swaig } = deps.config;
   const signatures = createSwaigSignatures({ swaig, toolCalls: deps.toolCalls });
 
-  const webHookUrl = (request: SwaigRequest, services: ReadonlySet<string> | undefined): string =>
-    buildWebHookUrl({
+  const isBasicConfigured = deps.config.server.auth_user !== '' && deps.config.server.auth_password !== '';
+  const webHookUrl = (request: SwaigRequest, services: ReadonlySet<string> | undefined): string => {
+    // Never hand out a URL every function call through would get 401 for.
+    const problem = webHookUrlProblem({ publicUrl: swaig.public_url, authorization: request.headers.authorization }, isBasicConfigured);
+    if (problem !== undefined) throw new GatewayError('BAD_REQUEST', problem);
+    return buildWebHookUrl({
       publicUrl: swaig.public_url,
       protocol: request.protocol,
       host: request.host,
       authorization: request.headers.authorization,
       services,
     });
+  };
 
   const callFunction = async (name: string, body: Body, services: ReadonlySet<string> | undefined, request: SwaigRequest, reply: FastifyReply): Promise<SwaigReply> => {
     const ref = signatures.resolve(name, services);
@@ -58,7 +63,14 @@ export function createSwaigFace(deps: SwaigDeps): SwaigFace {
     if (sessionId === undefined) return SWAIG_REPLIES.missingCallId;
     try {
       checkName('session', sessionId);
-      const { result } = await deps.toolCalls.call({ ...ref, sessionId, arguments: args, signal: abortWhenClientLeaves(reply) });
+      const { result } = await deps.toolCalls.call({
+        ...ref,
+        sessionId,
+        arguments: args,
+        signal: abortWhenClientLeaves(reply),
+        // The platform gives a function about 30 s; past that the AI has nothing to say.
+        budgetMs: swaig.call_timeout * 1000,
+      });
       return renderSwaigResponse(result, swaig.max_response_chars);
     } catch (error) {
       logFailure(request.log, error, name);

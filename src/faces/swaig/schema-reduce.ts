@@ -316,10 +316,18 @@ const KEYWORD_NOTES: readonly KeywordNote[] = [
   { key: 'maxProperties', types: ['object'], note: (value) => `Maximum properties: ${value}.` },
 ];
 
+/**
+ * Bounds that are only the number type's own limits (zod writes ±Number.MAX_SAFE_INTEGER on every
+ * integer) say nothing; "Maximum: 9007199254740991." would only confuse the model.
+ */
+function isTypeLimit(value: number): boolean {
+  return Math.abs(value) >= Number.MAX_SAFE_INTEGER;
+}
+
 function keywordNotes(type: SchemaType, node: Json): string[] {
   const notes = KEYWORD_NOTES.flatMap(({ key, types, note }) => {
     const value = node[key];
-    return types.includes(type) && typeof value === 'number' ? [note(value, node)] : [];
+    return types.includes(type) && typeof value === 'number' && !isTypeLimit(value) ? [note(value, node)] : [];
   });
   if (type === 'array' && node.uniqueItems === true) notes.push('Items must be unique.');
   return notes;

@@ -129,6 +129,21 @@ export function buildWebHookUrl(source: WebHookUrlSource): string {
   return `${base}/swaig${services}`;
 }
 
+/**
+ * Why a `web_hook_url` built for this request would get every function call a 401, if it would:
+ * the platform authenticates only with Basic credentials in the URL (swaig-protocol.md §3.4).
+ */
+export function webHookUrlProblem(source: Pick<WebHookUrlSource, 'publicUrl' | 'authorization'>, isBasicConfigured: boolean): string | undefined {
+  if (source.publicUrl !== '') return undefined;
+  if (!isBasicConfigured) {
+    return 'SignalWire can only authenticate with Basic credentials in web_hook_url: set server.auth_user and server.auth_password, or swaig.public_url';
+  }
+  if (basicUserinfo(source.authorization) === '') {
+    return 'web_hook_url would carry no credentials: discover with Basic credentials, or set swaig.public_url';
+  }
+  return undefined;
+}
+
 /** `user:pass@` from a Basic header, percent-encoded for a URL; '' for Bearer or anything else. */
 function basicUserinfo(authorization: string | undefined): string {
   const match = /^\s*basic\s+(\S+)\s*$/iu.exec(authorization ?? '');

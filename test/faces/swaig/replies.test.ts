@@ -60,6 +60,11 @@ const ROWS = {
     expected: 'The tool gateway is restarting. Try again in a moment.',
     why: 'a refused start during shutdown',
   },
+  CLIENT_CLOSED: {
+    error: new GatewayError('CLIENT_CLOSED', "Client closed the connection; the call to 'list' was cancelled"),
+    expected: 'The request to the todo service was cancelled. It may or may not have been carried out.',
+    why: 'the platform left; the tool may have acted',
+  },
 } satisfies Record<ErrorCode, { error: GatewayError; expected: string; why: string }>;
 
 describe('swaigErrorReply (SPEC §9, STYLE §2.3)', () => {

@@ -118,9 +118,10 @@ describe('discovery: get_signature and GET /swaig/functions (SPEC §9)', () => {
     expect(restricted.body[0].web_hook_url).toBe(`${urlWithCredentials}/swaig?services=fx`);
   });
 
-  test('a Bearer caller gets a web_hook_url without credentials (a token cannot ride in a URL)', async () => {
+  test('a Bearer caller without public_url gets no web_hook_url at all: a token cannot ride in a URL, and every call would be 401', async () => {
     const response = await gw.request('GET', '/swaig/functions', { headers: { authorization: `Bearer ${TOKEN}` } });
-    expect(response.body[0].web_hook_url).toBe(`${gw.url}/swaig`);
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatch(/discover with Basic credentials, or set swaig.public_url/);
   });
 });
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
+import { z } from 'zod';
 import { reduceSchema } from '../../../src/faces/swaig/schema-reduce.js';
 import { validateSwaigParameters } from '../../../src/faces/swaig/validate-parameters.js';
 
@@ -773,5 +774,16 @@ describe('reduceSchema never fails and always yields the subset', () => {
     const next = random(seed + 1);
     const root = { ...(schema(next, 0) as object), $defs: { A: schema(next, 1), B: { $ref: '#/$defs/A' } } };
     expect(validateSwaigParameters(reduceSchema(root))).toEqual([]);
+  });
+});
+
+describe('bounds that are only the number type’s own limits', () => {
+  test('zod’s ±MAX_SAFE_INTEGER on integers never reaches a description; real bounds still do', () => {
+    const schema = z.toJSONSchema(z.object({ count: z.number().int(), page: z.number().int().min(1).max(50), ratio: z.number().min(0) }));
+    const reduced = reduceSchema(schema as Record<string, unknown>);
+    const text = JSON.stringify(reduced);
+    expect(text).not.toContain('9007199254740991');
+    expect(reduced.properties['page']).toMatchObject({ description: 'Minimum: 1. Maximum: 50.' });
+    expect(reduced.properties['ratio']).toMatchObject({ description: 'Minimum: 0.' });
   });
 });

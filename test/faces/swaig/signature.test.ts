@@ -8,6 +8,7 @@ const SWAIG: SwaigConfig = {
   public_url: '',
   function_prefix: 'mcp_',
   max_response_chars: 8000,
+  call_timeout: 25,
   include_hangup_hook: true,
   fillers: { todo: { default: ['One moment.'] } },
   limit: [],
