@@ -8,10 +8,13 @@ import type { CloseTimings, ProcessGroups } from './process.js';
 import { withSessionValues } from './placeholders.js';
 import { buildLaunch, serverOwner, type SandboxHost, type UnixUser } from './sandbox.js';
 import { createSessionDir, removeSessionDir } from './session-dir.js';
+import type { Containment } from './containment/containment.js';
 
 export interface LauncherDeps {
   /** Absolute parent of the per-session private directories. */
   sandboxDir: string;
+  /** session.sandbox_dir, absolute: what bubblewrap hides from a server when the gateway is not root. */
+  sessionsRoot?: string;
   gatewayCwd: string;
   parentEnv: Record<string, string | undefined>;
   /** The gateway's own credentials: never handed to a child. */
@@ -26,6 +29,8 @@ export interface LauncherDeps {
   packageCache?: (owner?: UnixUser) => Promise<string>;
   timings?: CloseTimings;
   groups: ProcessGroups;
+  /** Per-session uid and cgroup (SPEC §14); without it, process groups and the watchdog alone. */
+  containment?: Containment;
   onToolsChanged: (service: string, tools: Tool[]) => void;
 }
 
@@ -46,8 +51,15 @@ export type StartServer = (service: ServiceConfig, label: string) => Promise<Ses
 export function createLauncher(deps: LauncherDeps): StartServer {
   return async (service, label) => {
     const logger = deps.logger.child({ service: service.name, sessionId: label });
-    const owner = serverOwner(service, deps.host);
-    const dir = await createSessionDir(deps.sandboxDir, service.name, label, owner);
+    const contained = await deps.containment?.forSession(service);
+    const owner = contained?.user ?? serverOwner(service, deps.host);
+    let dir: string;
+    try {
+      dir = await createSessionDir(deps.sandboxDir, service.name, label, owner);
+    } catch (error) {
+      await contained?.dispose();
+      throw error;
+    }
     try {
       const packageCacheDir = await deps.packageCache?.(owner);
       const launch = buildLaunch(withSessionValues(service, { sessionDir: dir, sessionId: label }), {
@@ -57,6 +69,8 @@ export function createLauncher(deps: LauncherDeps): StartServer {
         gatewayCwd: deps.gatewayCwd,
         secrets: deps.secrets,
         ...deps.host,
+        sessionUser: contained?.user,
+        sessionsRoot: deps.sessionsRoot,
       });
       const upstream = await Upstream.connect({
         service: service.name,
@@ -67,10 +81,17 @@ export function createLauncher(deps: LauncherDeps): StartServer {
         probeTimeoutMs: deps.probeTimeoutMs,
         timings: deps.timings,
         groups: deps.groups,
+        spawnInside: contained?.spawnInside,
+        explainExit: contained?.explainExit,
         onToolsChanged: (tools) => deps.onToolsChanged(service.name, tools),
       });
       const limitMb = launch.watchMemoryMb;
-      const stopWatchdog = limitMb
+      const stopWatchdog = contained?.limitsMemory
+        ? contained.watchMemory((reason) => {
+            logger.warn({ limitMb }, 'memory limit reached in the session cgroup; stopping server');
+            upstream.terminate(reason);
+          })
+        : limitMb
         ? deps.watchMemory({
             pgid: upstream.pid,
             limitMb,
@@ -85,10 +106,12 @@ export function createLauncher(deps: LauncherDeps): StartServer {
         async dispose() {
           stopWatchdog();
           await upstream.close();
+          await contained?.dispose();
           await removeSessionDir(dir);
         },
       };
     } catch (error) {
+      await contained?.dispose();
       await removeSessionDir(dir);
       if (error instanceof GatewayError) throw error;
       throw startFailed(service.name, (error as Error).message, error);

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
 import { isPlainObject } from '../json.js';
 import { VERSION } from '../version.js';
-import { describeExit, ProcessHandle, type CloseTimings, type ExitInfo, type Launch, type ProcessGroups } from './process.js';
+import { describeExit, ProcessHandle, type CloseTimings, type ExitInfo, type Launch, type ProcessGroups, type SpawnInside } from './process.js';
 import { ProcessTransport } from './stdio-transport.js';
 
 /** Remembered protocol era per service, so a session start never probes again (SPEC §6). */
@@ -31,6 +31,10 @@ export interface ConnectOptions {
   /** Where every spawned group is registered, so shutdown can find it in any state. */
   groups: ProcessGroups;
   onToolsChanged?: (tools: Tool[]) => void;
+  /** See process.ts. */
+  spawnInside?: SpawnInside;
+  /** A better reason for the server's death than its exit status (e.g. an OOM kill), if there is one. */
+  explainExit?: () => string | undefined;
 }
 
 export interface CallOptions {
@@ -73,6 +77,7 @@ export class Upstream {
     private readonly service: string,
     private readonly client: Client,
     private readonly handle: ProcessHandle,
+    private readonly explainExit: () => string | undefined = () => undefined,
   ) {
     this.ended = handle.exited;
   }
@@ -84,6 +89,7 @@ export class Upstream {
       handle = await ProcessHandle.spawn(options.launch, {
         timings: options.timings,
         groups: options.groups,
+        spawnInside: options.spawnInside,
         onStderrLine: logger.isLevelEnabled('debug') ? (line) => logger.debug({ line }, 'server stderr') : undefined,
       });
     } catch (error) {
@@ -118,7 +124,7 @@ export class Upstream {
         rejectOnAbort(abandon.signal, `the server did not answer the MCP handshake within ${formatSeconds(options.startTimeoutMs)} s`),
       ]);
     } catch (error) {
-      const failure = await startFailure(service, handle, error);
+      const failure = await startFailure(service, handle, error, options.explainExit);
       // The tree is gone before the caller hears of it: its directory is removed next (SPEC §5).
       await handle.close();
       throw failure;
@@ -126,7 +132,7 @@ export class Upstream {
       clearTimeout(startTimer);
     }
     if (!prior) options.eras.set(service, eraVerdict(client));
-    return new Upstream(service, client, handle);
+    return new Upstream(service, client, handle, options.explainExit);
   }
 
   get pid(): number {
@@ -195,7 +201,7 @@ export class Upstream {
     if (exit) {
       return new GatewayError(
         'SERVER_EXITED',
-        withStderr(`MCP server for '${this.service}' exited (${this.terminationReason ?? describeExit(exit)})`, this.stderrTail()),
+        withStderr(`MCP server for '${this.service}' exited (${this.terminationReason ?? this.explainExit() ?? describeExit(exit)})`, this.stderrTail()),
         { exit },
         { cause: error },
       );
@@ -217,9 +223,14 @@ function eraVerdict(client: Client): PriorDiscovery {
   return client.getProtocolEra() === 'modern' && discover ? { kind: 'modern', discover } : { kind: 'legacy' };
 }
 
-async function startFailure(service: string, handle: ProcessHandle, error: unknown): Promise<GatewayError> {
+async function startFailure(
+  service: string,
+  handle: ProcessHandle,
+  error: unknown,
+  explainExit: () => string | undefined = () => undefined,
+): Promise<GatewayError> {
   const exit = handle.exitStatus;
-  const reason = exit ? `exited during initialize (${describeExit(exit)})` : (error as Error).message;
+  const reason = exit ? `exited during initialize (${explainExit() ?? describeExit(exit)})` : (error as Error).message;
   // The exit event can overtake the last stderr bytes; give the pipe a moment to deliver them.
   if (exit) await handle.stderrSettled(100);
   return startFailed(service, withStderr(reason, handle.stderr.tail(STDERR_LINES_IN_ERRORS)), error);
