@@ -343,7 +343,8 @@ async function newSessions(gw: BenchGateway): Promise<void> {
 const SANDBOX_VARIANTS = {
   echo_bare: 'sandbox off (inherits the gateway environment)',
   echo_env_only: 'restricted env + private directory, no limits',
-  echo_sandboxed: 'default sandbox (adds prlimit)',
+  echo_uncontained: 'prlimit, no per-session uid or cgroup',
+  echo_sandboxed: 'default sandbox (as root: adds own uid + cgroup)',
 } as const;
 type SandboxVariant = keyof typeof SANDBOX_VARIANTS;
 
@@ -385,7 +386,8 @@ async function sandboxOverhead(gw: BenchGateway): Promise<void> {
     );
   }
   rows.push(
-    { part: 'h', name: 'prlimit cost per session start (p50 difference)', value: summary['echo_sandboxed']!.start.p50 - summary['echo_env_only']!.start.p50, unit: 'ms' },
+    { part: 'h', name: 'prlimit cost per session start (p50 difference)', value: summary['echo_uncontained']!.start.p50 - summary['echo_env_only']!.start.p50, unit: 'ms' },
+    { part: 'h', name: 'uid + cgroup cost per session start (p50 difference)', value: summary['echo_sandboxed']!.start.p50 - summary['echo_uncontained']!.start.p50, unit: 'ms' },
   );
 }
 

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { embeddedDefaultConfig } from './config/defaults.js';
 import { ConfigError } from './config/errors.js';
+import { exposedCredentialsWarning } from './config/file-exposure.js';
 import { credentialProblems, loadConfigFile, UNKNOWN_KEY_WARNING } from './config/load.js';
 import type { Config } from './config/types.js';
 import { swaigSetupWarnings } from './faces/swaig/setup-warnings.js';
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
   const onWarning = (message: string, path: string, variable?: string): void => void warnings.push({ message, path, variable });
   let config: Config;
   let source: string;
+  const configPath = options.config ?? 'config.json';
   try {
     if (options.config === undefined && !existsSync('config.json')) {
       config = embeddedDefaultConfig(process.env);
@@ -72,6 +74,8 @@ async function main(): Promise<void> {
   for (const { message, path } of warnings) logger.warn({ path }, message);
   for (const warning of credentials.warnings) logger.warn({ event: 'weak_credentials' }, warning);
   for (const warning of swaigSetupWarnings(config)) logger.warn({ event: 'swaig_setup' }, warning);
+  const exposed = source === configPath ? await exposedCredentialsWarning(configPath, config) : undefined;
+  if (exposed !== undefined) logger.warn({ event: 'config_readable_by_others' }, exposed);
 
   let gateway: Gateway;
   try {

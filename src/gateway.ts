@@ -23,6 +23,7 @@ import { createPackageCache } from './upstream/package-cache.js';
 import { describeProtections, type SandboxHost, type SandboxTools, type UnixUser } from './upstream/sandbox.js';
 import { findSandboxTools } from './upstream/sandbox-tools.js';
 import { createToolFilter } from './upstream/tool-filter.js';
+import { createContainment } from './upstream/containment/containment.js';
 
 export type { ServiceReport } from './sessions/service-startup.js';
 
@@ -38,6 +39,10 @@ export interface GatewayOptions {
   drainMs?: number;
   /** Who `drop_privileges` servers run as (default nobody); tests use a uid no other process has. */
   unprivilegedUser?: UnixUser;
+  /** Stand-in for the machine's cgroup mounts (containment/cgroup-detect.ts); for tests. */
+  cgroupFsRoot?: string;
+  /** Where per-session uid locks live (default /run/mcp-gateway/uids); for tests. */
+  uidLockDir?: string;
 }
 
 export interface Gateway {
@@ -87,8 +92,19 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
   };
   const sandboxDir = resolve(cwd, config.session.sandbox_dir);
   const packageCacheDir = config.session.package_cache_dir ?? join(sandboxDir, '.package-cache');
+  const containment = await createContainment({
+    sandboxRoot: sandboxDir,
+    services: Object.values(config.services),
+    isRoot: host.isRoot,
+    logger,
+    cgroupFsRoot: options.cgroupFsRoot,
+    env: options.env,
+    uidLockDir: options.uidLockDir,
+  });
   const startServer = createLauncher({
-    sandboxDir,
+    sandboxDir: containment.sessionRoot,
+    sessionsRoot: sandboxDir,
+    containment,
     gatewayCwd: cwd,
     parentEnv: options.env,
     secrets: [config.server.auth_password, config.server.auth_token].filter((secret) => secret !== ''),
@@ -194,7 +210,12 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
       const services = toolCalls.services();
       const reports: ServiceReport[] = await startup.startAll(services.map((service) => service.name));
       reports.forEach((report, index) => {
-        if (report.ok) logger.info({ ...report, sandbox: describeProtections(services[index]!, host) }, 'service ready');
+        const service = services[index]!;
+        const sandbox = describeProtections(service, host, {
+          memoryByCgroup: containment.limitsMemory(service),
+          sessionUids: containment.hasSessionUids(service),
+        });
+        if (report.ok) logger.info({ ...report, sandbox, containment: containment.describe(service) }, 'service ready');
         else logger.error(report, 'service failed to start');
       });
       return reports;
@@ -213,6 +234,7 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
       // Whatever is still running (a start that never finished, a listing server) ends now, which
       // also ends the requests still waiting on it.
       await groups.killAll();
+      await containment.close();
       await Promise.race([drained, wait(drainMs)]);
       // After that nothing may keep the server open, not even a stalled client.
       app.server.closeAllConnections();

@@ -53,6 +53,9 @@ async function startHttpEcho(): Promise<{ url: string; stop(): Promise<void> }> 
   };
 }
 
+/** Today's mechanisms alone: no per-session uid, no cgroup. */
+const UNCONTAINED = { session_uids: false, cgroups: 'off' };
+
 export async function createBenchSetup(): Promise<BenchSetup> {
   const marker = randomUUID();
   const token = randomBytes(24).toString('hex');
@@ -66,9 +69,11 @@ export async function createBenchSetup(): Promise<BenchSetup> {
         echo: { command: [process.execPath, ECHO_SERVER], description: 'bench echo', env },
         todo: { command: [process.execPath, demoServerPath()], description: 'demo to-do list', env },
         // (h) the sandbox's cost: the same echo server without a warm pool, with the sandbox off,
-        // with the restricted environment and private directory only, and with the default sandbox.
+        // with the restricted environment and private directory only, with prlimit but no per-session
+        // uid or cgroup, and with the default sandbox (as root: own uid and cgroup per session).
         echo_bare: { command: [process.execPath, ECHO_SERVER], description: 'echo, no sandbox', env, warm_pool: 0, sandbox: { enabled: false } },
-        echo_env_only: { command: [process.execPath, ECHO_SERVER], description: 'echo, no limits', env, warm_pool: 0, sandbox: { resource_limits: false } },
+        echo_env_only: { command: [process.execPath, ECHO_SERVER], description: 'echo, no limits', env, warm_pool: 0, sandbox: { resource_limits: false, ...UNCONTAINED } },
+        echo_uncontained: { command: [process.execPath, ECHO_SERVER], description: 'echo, prlimit only', env, warm_pool: 0, sandbox: UNCONTAINED },
         echo_sandboxed: { command: [process.execPath, ECHO_SERVER], description: 'echo, default sandbox', env, warm_pool: 0 },
         // (j) a remote service: the same echo tool served over Streamable HTTP.
         echo_remote: { url: httpEcho.url, description: 'echo over Streamable HTTP' },

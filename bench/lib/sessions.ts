@@ -8,6 +8,7 @@ export const FIRST_CALL: Record<string, { tool: string; arguments: Record<string
   todo: { tool: 'list_todos', arguments: {} },
   echo_bare: { tool: 'echo', arguments: { text: 'hello' } },
   echo_env_only: { tool: 'echo', arguments: { text: 'hello' } },
+  echo_uncontained: { tool: 'echo', arguments: { text: 'hello' } },
   echo_sandboxed: { tool: 'echo', arguments: { text: 'hello' } },
 };
 

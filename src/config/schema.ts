@@ -271,6 +271,18 @@ function section<T extends z.core.$ZodLooseShape>(shape: T) {
   });
 }
 
+/** `[first, last]`: the unprivileged uids (and equal gids) handed to sessions, like systemd's dynamic users. */
+function uidRange() {
+  return z.unknown().transform((value, ctx): [number, number] => {
+    const [first, last] = Array.isArray(value) && value.length === 2 ? value.map(toNumber) : [];
+    const isUid = (n: number | undefined): n is number => n !== undefined && Number.isInteger(n) && n >= 1000 && n < 2 ** 31;
+    if (!isUid(first) || !isUid(last) || last < first) {
+      return reject(ctx, `expected [first, last] with whole numbers from 1000 to ${2 ** 31 - 1}, first <= last, got ${describeValue(value)}`);
+    }
+    return [first, last];
+  });
+}
+
 /** An object with free-form keys; `key.expected` says what a key must look like. */
 function map<V extends z.core.SomeType>(value: V, key: { pattern: RegExp; expected: string }) {
   return z.record(z.string().regex(key.pattern), value, {
@@ -317,6 +329,10 @@ const sandboxSchema = section({
   working_dir: optionalString(),
   allowed_paths: stringList({ nonEmpty: true }).default(() => []),
   drop_privileges: boolean().default(false),
+  session_uids: boolean().default(true),
+  uid_range: uidRange().default(() => [200_000, 265_535] as [number, number]),
+  cgroups: oneOf(['auto', 'required', 'off']).default('auto'),
+  max_cpu_percent: positive(100_000).optional(),
 });
 
 const toolsSchema = section({

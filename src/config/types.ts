@@ -29,6 +29,13 @@ export interface SandboxConfig {
   working_dir?: string;
   allowed_paths: string[];
   drop_privileges: boolean;
+  /** As root: each session's server runs under its own uid/gid from `uid_range` (SPEC §14). */
+  session_uids: boolean;
+  uid_range: [number, number];
+  /** Kernel containment per session (SPEC §14): "auto" uses it when available. */
+  cgroups: 'auto' | 'required' | 'off';
+  /** CPU quota of the session's cgroup, in percent of one core; absent = no quota. */
+  max_cpu_percent?: number;
 }
 
 /** Which of a server's tools are offered (globs over tool names), and descriptions to use instead of the server's. */

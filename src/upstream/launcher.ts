@@ -9,10 +9,13 @@ import { withSessionValues } from './placeholders.js';
 import { connectRemote } from './remote.js';
 import { buildLaunch, serverOwner, type SandboxHost, type UnixUser } from './sandbox.js';
 import { createSessionDir, removeSessionDir } from './session-dir.js';
+import type { Containment } from './containment/containment.js';
 
 export interface LauncherDeps {
   /** Absolute parent of the per-session private directories. */
   sandboxDir: string;
+  /** session.sandbox_dir, absolute: what bubblewrap hides from a server when the gateway is not root. */
+  sessionsRoot?: string;
   gatewayCwd: string;
   parentEnv: Record<string, string | undefined>;
   /** The gateway's own credentials: never handed to a child. */
@@ -27,6 +30,8 @@ export interface LauncherDeps {
   packageCache?: (owner?: UnixUser) => Promise<string>;
   timings?: CloseTimings;
   groups: ProcessGroups;
+  /** Per-session uid and cgroup (SPEC §14); without it, process groups and the watchdog alone. */
+  containment?: Containment;
   onToolsChanged: (service: string, tools: Tool[]) => void;
 }
 
@@ -48,8 +53,15 @@ export function createLauncher(deps: LauncherDeps): StartServer {
   return async (service, label) => {
     const logger = deps.logger.child({ service: service.name, sessionId: label });
     if (service.url !== undefined) return startRemote(service, logger, deps);
-    const owner = serverOwner(service, deps.host);
-    const dir = await createSessionDir(deps.sandboxDir, service.name, label, owner);
+    const contained = await deps.containment?.forSession(service);
+    const owner = contained?.user ?? serverOwner(service, deps.host);
+    let dir: string;
+    try {
+      dir = await createSessionDir(deps.sandboxDir, service.name, label, owner);
+    } catch (error) {
+      await contained?.dispose();
+      throw error;
+    }
     try {
       const packageCacheDir = await deps.packageCache?.(owner);
       const launch = buildLaunch(withSessionValues(service, { sessionDir: dir, sessionId: label }), {
@@ -59,6 +71,8 @@ export function createLauncher(deps: LauncherDeps): StartServer {
         gatewayCwd: deps.gatewayCwd,
         secrets: deps.secrets,
         ...deps.host,
+        sessionUser: contained?.user,
+        sessionsRoot: deps.sessionsRoot,
       });
       const upstream = await Upstream.connect({
         service: service.name,
@@ -70,10 +84,17 @@ export function createLauncher(deps: LauncherDeps): StartServer {
         probeTimeoutMs: deps.probeTimeoutMs,
         timings: deps.timings,
         groups: deps.groups,
+        spawnInside: contained?.spawnInside,
+        explainExit: contained?.explainExit,
         onToolsChanged: (tools) => deps.onToolsChanged(service.name, tools),
       });
       const limitMb = launch.watchMemoryMb;
-      const stopWatchdog = limitMb
+      const stopWatchdog = contained?.limitsMemory
+        ? contained.watchMemory((reason) => {
+            logger.warn({ limitMb }, 'memory limit reached in the session cgroup; stopping server');
+            upstream.terminate(reason);
+          })
+        : limitMb
         ? deps.watchMemory({
             pgid: upstream.pid!,
             limitMb,
@@ -88,10 +109,12 @@ export function createLauncher(deps: LauncherDeps): StartServer {
         async dispose() {
           stopWatchdog();
           await upstream.close();
+          await contained?.dispose();
           await removeSessionDir(dir);
         },
       };
     } catch (error) {
+      await contained?.dispose();
       await removeSessionDir(dir);
       if (error instanceof GatewayError) throw error;
       throw startFailed(service.name, (error as Error).message, error);

@@ -15,7 +15,7 @@ import { GatewayError } from '../errors.js';
 import { isPlainObject } from '../json.js';
 import { VERSION } from '../version.js';
 import { RESULT_TOO_LARGE_CODE } from './oversized-line.js';
-import { describeExit, ProcessHandle, type CloseTimings, type ExitInfo, type Launch, type ProcessGroups } from './process.js';
+import { describeExit, ProcessHandle, type CloseTimings, type ExitInfo, type Launch, type ProcessGroups, type SpawnInside } from './process.js';
 import { ProcessTransport } from './stdio-transport.js';
 
 /** Remembered protocol era per service, so a session start never probes again (SPEC §6). */
@@ -39,7 +39,7 @@ export interface ServerLink {
 }
 
 /** What the MCP handshake needs besides the link and the transport it runs over. */
-export type HandshakeOptions = Pick<ConnectOptions, 'service' | 'eras' | 'logger' | 'startTimeoutMs' | 'probeTimeoutMs' | 'onToolsChanged'>;
+export type HandshakeOptions = Pick<ConnectOptions, 'service' | 'eras' | 'logger' | 'startTimeoutMs' | 'probeTimeoutMs' | 'onToolsChanged' | 'explainExit'>;
 
 export interface ConnectOptions {
   service: string;
@@ -56,6 +56,10 @@ export interface ConnectOptions {
   /** Where every spawned group is registered, so shutdown can find it in any state. */
   groups: ProcessGroups;
   onToolsChanged?: (tools: Tool[]) => void;
+  /** See process.ts. */
+  spawnInside?: SpawnInside;
+  /** A better reason for the server's death than its exit status (e.g. an OOM kill), if there is one. */
+  explainExit?: () => string | undefined;
 }
 
 export interface CallOptions {
@@ -100,6 +104,7 @@ export class Upstream {
     private readonly service: string,
     private readonly client: Client,
     private readonly handle: ServerLink,
+    private readonly explainExit: () => string | undefined = () => undefined,
   ) {
     this.ended = handle.exited;
   }
@@ -111,6 +116,7 @@ export class Upstream {
       handle = await ProcessHandle.spawn(options.launch, {
         timings: options.timings,
         groups: options.groups,
+        spawnInside: options.spawnInside,
         onStderrLine: logger.isLevelEnabled('debug') ? (line) => logger.debug({ line }, 'server stderr') : undefined,
       });
     } catch (error) {
@@ -124,7 +130,7 @@ export class Upstream {
         logger.warn({ line: line.slice(0, 200), count: noiseLines }, 'non-JSON line on server stdout skipped');
       }
     });
-    return Upstream.handshake(options, handle, transport, (error) => startFailure(service, handle, error));
+    return Upstream.handshake(options, handle, transport, (error) => startFailure(service, handle, error, options.explainExit));
   }
 
   /**
@@ -166,7 +172,7 @@ export class Upstream {
       clearTimeout(startTimer);
     }
     if (!prior) options.eras.set(service, eraVerdict(client));
-    return new Upstream(service, client, link);
+    return new Upstream(service, client, link, options.explainExit);
   }
 
   get pid(): number | undefined {
@@ -266,7 +272,7 @@ export class Upstream {
     if (exit) {
       return new GatewayError(
         'SERVER_EXITED',
-        withStderr(`MCP server for '${this.service}' exited (${this.terminationReason ?? describeExit(exit)})`, this.stderrTail()),
+        withStderr(`MCP server for '${this.service}' exited (${this.terminationReason ?? this.explainExit() ?? describeExit(exit)})`, this.stderrTail()),
         { exit },
         { cause: error },
       );
@@ -293,9 +299,14 @@ function eraVerdict(client: Client): PriorDiscovery {
   return client.getProtocolEra() === 'modern' && discover ? { kind: 'modern', discover } : { kind: 'legacy' };
 }
 
-async function startFailure(service: string, handle: ProcessHandle, error: unknown): Promise<GatewayError> {
+async function startFailure(
+  service: string,
+  handle: ProcessHandle,
+  error: unknown,
+  explainExit: () => string | undefined = () => undefined,
+): Promise<GatewayError> {
   const exit = handle.exitStatus;
-  const reason = exit ? `exited during initialize (${describeExit(exit)})` : (error as Error).message;
+  const reason = exit ? `exited during initialize (${explainExit() ?? describeExit(exit)})` : (error as Error).message;
   // The exit event can overtake the last stderr bytes; give the pipe a moment to deliver them.
   if (exit) await handle.stderrSettled(100);
   return startFailed(service, withStderr(reason, handle.stderr.tail(STDERR_LINES_IN_ERRORS)), error);

@@ -14,6 +14,12 @@ export interface Launch {
   reportsSignalAsExitCode?: boolean;
 }
 
+/**
+ * Wraps the synchronous spawn, e.g. to have the child born inside a cgroup (containment/cgroup.ts):
+ * the fork happens inside `spawnNow`, before the server runs a single instruction.
+ */
+export type SpawnInside = (spawnNow: () => ChildProcess) => ChildProcess;
+
 export interface ExitInfo {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -127,15 +133,17 @@ export class ProcessHandle {
   /** Spawns without a shell; rejects at once when the command cannot be executed. */
   static async spawn(
     launch: Launch,
-    options: { timings?: CloseTimings; onStderrLine?: (line: string) => void; groups?: ProcessGroups } = {},
+    options: { timings?: CloseTimings; onStderrLine?: (line: string) => void; groups?: ProcessGroups; spawnInside?: SpawnInside } = {},
   ): Promise<ProcessHandle> {
-    const child = spawn(launch.command, launch.args, {
-      env: launch.env,
-      cwd: launch.cwd,
-      detached: true,
-      shell: false,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const spawnNow = (): ChildProcess =>
+      spawn(launch.command, launch.args, {
+        env: launch.env,
+        cwd: launch.cwd,
+        detached: true,
+        shell: false,
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+    const child = options.spawnInside ? options.spawnInside(spawnNow) : spawnNow();
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', reject);

@@ -3,8 +3,8 @@
  * that process.ts spawns. Pure: the parent environment, the wrapper programs found at startup and
  * the session's private directory all come in through the context, so every rule is a table test.
  *
- * Wrapper order, outermost first: setpriv (uid drop) → prlimit (rlimits) → bwrap (filesystem) →
- * the server. setpriv and prlimit exec the next program in place, so the spawned pid (the group
+ * Wrapper order, outermost first: setpriv (parent-death signal, uid drop) → prlimit (rlimits) →
+ * bwrap (filesystem) → the server. setpriv and prlimit exec the next program in place, so the spawned pid (the group
  * leader process.ts signals) is bwrap when isolating, else the server itself.
  */
 import { posix } from 'node:path';
@@ -32,6 +32,10 @@ export interface SandboxContext {
   isRoot: boolean;
   unprivilegedUid?: number;
   unprivilegedGid?: number;
+  /** The session's own uid/gid (containment/uid-pool.ts): what a root gateway runs the server as. */
+  sessionUser?: UnixUser;
+  /** session.sandbox_dir: what a gateway that is not root hides from each server (bubblewrap). */
+  sessionsRoot?: string;
 }
 
 /** What process.ts spawns, plus the limit the memory watchdog enforces on it. */
@@ -61,7 +65,7 @@ const CPU_GRACE_SECONDS = 5;
  * threads once its libuv pool starts and aborts (exit 134) under --nproc=10 (measured), so each
  * configured process gets a budget of 16 tasks.
  */
-const TASKS_PER_PROCESS = 16;
+export const TASKS_PER_PROCESS = 16;
 
 /**
  * Shown read-only inside bubblewrap; missing ones are skipped (`--ro-bind-try`). /bin, /lib… are
@@ -82,18 +86,27 @@ interface Plan {
   hasLimits: boolean;
   isIsolated: boolean;
   runAs: UnixUser | undefined;
+  diesWithGateway: boolean;
+  /**
+   * Not root, so no uid of its own: bubblewrap shows the server the host read-only, hides every
+   * session directory and mounts only its own writable. Optional: without bwrap the start-up
+   * line says the sessions share one identity.
+   */
+  hasSessionView: boolean;
 }
 
-function planFor(sandbox: SandboxConfig, host: SandboxHost): Plan {
+function planFor(sandbox: SandboxConfig, host: SandboxHost, sessionUser?: UnixUser): Plan {
   const on = sandbox.enabled;
+  // A gateway that is not root already runs servers unprivileged: nothing to drop.
+  const fixedUser = sandbox.drop_privileges ? { uid: host.unprivilegedUid ?? NOBODY, gid: host.unprivilegedGid ?? NOBODY } : undefined;
   return {
     env: on && sandbox.restricted_env ? 'restricted' : 'full',
     hasLimits: on && sandbox.resource_limits,
     isIsolated: on && sandbox.allowed_paths.length > 0,
-    // A gateway that is not root already runs servers unprivileged: nothing to drop.
-    runAs: on && sandbox.drop_privileges && host.isRoot
-      ? { uid: host.unprivilegedUid ?? NOBODY, gid: host.unprivilegedGid ?? NOBODY }
-      : undefined,
+    runAs: on && host.isRoot ? (fixedUser ?? sessionUser) : undefined,
+    // The kernel kills the server when the gateway dies, even by SIGKILL (setpriv --pdeathsig).
+    diesWithGateway: on && host.tools.setpriv !== undefined,
+    hasSessionView: on && !host.isRoot && sandbox.session_uids && sandbox.allowed_paths.length === 0 && host.tools.bwrap !== undefined,
   };
 }
 
@@ -156,6 +169,26 @@ function prlimitArgs(sandbox: SandboxConfig, plan: Plan): string[] {
   return args;
 }
 
+/** Namespaces and hardening every bubblewrap profile shares. */
+const BWRAP_COMMON = [
+  '--proc', '/proc',
+  '--dev', '/dev',
+  // A private pid namespace: when its init (bwrap's child) dies, the kernel kills everything in
+  // it, grandchildren included, and the server cannot see or signal processes outside.
+  '--unshare-pid',
+  // No SysV shared memory or semaphores shared with other sessions' servers. The network stays
+  // shared on purpose: MCP servers commonly call remote APIs (bwrap's choice is all or nothing).
+  '--unshare-ipc',
+  // bwrap's parent is the gateway (setpriv and prlimit exec'd away): the sandbox dies with it,
+  // even when the gateway is SIGKILLed.
+  '--die-with-parent',
+  // No --new-session: process.ts spawns detached, so the tree already has its own session and
+  // no controlling terminal (the TIOCSTI escape --new-session guards against). A second setsid
+  // would take the server out of the process group that the close ladder signals and the
+  // memory watchdog measures (sandbox-spawn.test.ts shows the watchdog seeing it).
+  '--cap-drop', 'ALL',
+];
+
 const isWithin = (path: string, parent: string): boolean =>
   path === parent || path.startsWith(parent === '/' ? '/' : `${parent}/`);
 const depth = (path: string): number => (path === '/' ? 0 : path.split('/').length - 1);
@@ -185,30 +218,31 @@ function bwrapArgs(sandbox: SandboxConfig, ctx: SandboxContext, cwd: string, com
   ].sort((a, b) => depth(a.path) - depth(b.path));
   return [
     ...mounts.flatMap((mount) => mount.args),
-    '--proc', '/proc',
-    '--dev', '/dev',
-    // A private pid namespace: when its init (bwrap's child) dies, the kernel kills everything in
-    // it, grandchildren included, and the server cannot see or signal processes outside.
-    '--unshare-pid',
-    // No SysV shared memory or semaphores shared with other sessions' servers. The network stays
-    // shared on purpose: MCP servers commonly call remote APIs (bwrap's choice is all or nothing).
-    '--unshare-ipc',
-    // bwrap's parent is the gateway (setpriv and prlimit exec'd away): the sandbox dies with it,
-    // even when the gateway is SIGKILLed.
-    '--die-with-parent',
-    // No --new-session: process.ts spawns detached, so the tree already has its own session and
-    // no controlling terminal (the TIOCSTI escape --new-session guards against). A second setsid
-    // would take the server out of the process group that the close ladder signals and the
-    // memory watchdog measures (sandbox-spawn.test.ts shows the watchdog seeing it).
-    '--cap-drop', 'ALL',
+    ...BWRAP_COMMON,
     '--chdir', cwd,
   ];
 }
 
-function setprivArgs(runAs: UnixUser): string[] {
+function sessionViewArgs(ctx: SandboxContext, cwd: string): string[] {
+  const sessionsRoot = ctx.sessionsRoot ?? posix.dirname(posix.dirname(ctx.sessionDir));
   return [
-    `--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, '--clear-groups',
-    '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all',
+    // Read-only everywhere (TMPDIR is the session's own directory), every session hidden, then
+    // its own directory shown again, writable.
+    '--ro-bind', '/', '/',
+    '--tmpfs', sessionsRoot,
+    '--bind', ctx.sessionDir, ctx.sessionDir,
+    ...BWRAP_COMMON,
+    '--chdir', cwd,
+  ];
+}
+
+function setprivArgs(plan: Plan): string[] {
+  // setpriv sets the signal after the uid change (a change of credentials would clear it).
+  const dieWithGateway = plan.diesWithGateway ? ['--pdeathsig', 'KILL'] : [];
+  if (!plan.runAs) return dieWithGateway;
+  return [
+    `--reuid=${plan.runAs.uid}`, `--regid=${plan.runAs.gid}`, '--clear-groups',
+    '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', ...dieWithGateway,
   ];
 }
 
@@ -222,7 +256,7 @@ export function serverOwner(service: ServiceConfig, host: SandboxHost): UnixUser
 
 export function buildLaunch(service: ServiceConfig, ctx: SandboxContext): Launch {
   const { sandbox } = service;
-  const plan = planFor(sandbox, ctx);
+  const plan = planFor(sandbox, ctx, ctx.sessionUser);
   const missing = missingTool(service, plan, ctx.tools);
   if (missing !== undefined) throw new GatewayError('START_FAILED', missing, { service: service.name });
   const [program, ...programArgs] = service.command;
@@ -233,8 +267,9 @@ export function buildLaunch(service: ServiceConfig, ctx: SandboxContext): Launch
   let argv = [program, ...programArgs];
   // The tool paths are known to be present here: missingTool() checked each one the plan uses.
   if (plan.isIsolated) argv = [ctx.tools.bwrap!, ...bwrapArgs(sandbox, ctx, cwd, program), '--', ...argv];
+  else if (plan.hasSessionView) argv = [ctx.tools.bwrap!, ...sessionViewArgs(ctx, cwd), '--', ...argv];
   if (plan.hasLimits) argv = [ctx.tools.prlimit!, ...prlimitArgs(sandbox, plan), '--', ...argv];
-  if (plan.runAs) argv = [ctx.tools.setpriv!, ...setprivArgs(plan.runAs), '--', ...argv];
+  if (plan.runAs || plan.diesWithGateway) argv = [ctx.tools.setpriv!, ...setprivArgs(plan), '--', ...argv];
   const [command, ...args] = argv as [string, ...string[]];
   return {
     command,
@@ -246,8 +281,12 @@ export function buildLaunch(service: ServiceConfig, ctx: SandboxContext): Launch
   };
 }
 
-/** One line for the startup log saying which protections a service gets (issue 4). */
-export function describeProtections(service: ServiceConfig, host: SandboxHost): string {
+/** One line for the startup log saying which protections a service gets (SPEC §7, §14). */
+export function describeProtections(
+  service: ServiceConfig,
+  host: SandboxHost,
+  options: { memoryByCgroup?: boolean; sessionUids?: boolean } = {},
+): string {
   if (service.url !== undefined) return 'remote server: no process, so no sandbox';
   const { sandbox } = service;
   if (!sandbox.enabled) {
@@ -258,12 +297,14 @@ export function describeProtections(service: ServiceConfig, host: SandboxHost): 
   if (plan.hasLimits) {
     parts.push(
       `limits cpu=${sandbox.max_cpu_seconds}s fsize=${sandbox.max_file_size_mb}MiB nofile=${sandbox.max_open_files}` +
-        (plan.runAs ? ` nproc=${sandbox.max_processes * TASKS_PER_PROCESS}` : ''),
-      `memory watchdog ${sandbox.max_memory_mb}MiB`,
+        (plan.runAs || options.sessionUids ? ` nproc=${sandbox.max_processes * TASKS_PER_PROCESS}` : ''),
+      options.memoryByCgroup ? `memory ${sandbox.max_memory_mb}MiB by cgroup` : `memory watchdog ${sandbox.max_memory_mb}MiB`,
     );
   }
   if (plan.isIsolated) parts.push(`bwrap (${sandbox.allowed_paths.length} allowed paths)`);
+  if (plan.hasSessionView) parts.push('bwrap: host read-only, only its own session directory writable');
   if (plan.runAs) parts.push(`uid ${plan.runAs.uid}`);
+  if (plan.diesWithGateway) parts.push('dies with the gateway');
   const missing = missingTool(service, plan, host.tools);
   return `sandbox: ${parts.join(', ')}${missing === undefined ? '' : `; refuses to start: ${missing}`}`;
 }

@@ -80,6 +80,9 @@ describe('defaults (§3)', () => {
         max_open_files: 1024,
         allowed_paths: [],
         drop_privileges: false,
+        session_uids: true,
+        uid_range: [200_000, 265_535],
+        cgroups: 'auto',
       },
       call_timeout: 30,
       start_timeout: 30,
@@ -169,6 +172,10 @@ describe('services (§3)', () => {
     { input: { services: { ['a'.repeat(65)]: { command: ['x'] } } }, expected: `services.${'a'.repeat(65)}: expected a service name of 1-64 characters`, why: 'name length' },
     { input: todo({ sandbox: { max_memory_mb: 0 } }), expected: 'services.todo.sandbox.max_memory_mb: expected a number of at least 1, got 0', why: 'sandbox limits are positive' },
     { input: todo({ env: { 'A=B': 'x' } }), expected: 'services.todo.env.A=B: expected an environment variable name without "="', why: 'env names' },
+    { input: todo({ sandbox: { cgroups: 'yes' } }), expected: 'services.todo.sandbox.cgroups: expected one of "auto", "required", "off", got "yes"', why: 'cgroups mode' },
+    { input: todo({ sandbox: { uid_range: [265_535, 200_000] } }), expected: 'services.todo.sandbox.uid_range: expected [first, last] with whole numbers from 1000 to 2147483647, first <= last, got an array', why: 'uid range order' },
+    { input: todo({ sandbox: { uid_range: [0, 10] } }), expected: 'services.todo.sandbox.uid_range: expected [first, last]', why: 'never root or system uids' },
+    { input: todo({ sandbox: { max_cpu_percent: 0 } }), expected: 'services.todo.sandbox.max_cpu_percent: expected a number greater than 0', why: 'a CPU quota is positive' },
   ])('$why (§3, §7)', ({ input, expected }) => {
     expect(errorOf(input)).toContain(`config.json: ${expected}`);
   });

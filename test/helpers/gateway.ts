@@ -65,8 +65,10 @@ export async function startTestGateway(
   const services = Object.fromEntries(
     Object.entries(raw.services).map(([name, service]) => [
       name,
-      // Tests count processes: no warm servers unless a test asks for them.
-      { warm_pool: 0, ...service, env: { [RUN_MARKER_KEY]: runMarker(), [GATEWAY_MARKER_KEY]: id, ...(service['env'] as object | undefined) } },
+      // Tests count processes: no warm servers unless a test asks for them. Servers run as the
+      // gateway's user unless a test asks for per-session uids: fixtures and temp files of a
+      // checkout under a 0700 directory are out of reach of other uids (test/containment covers them).
+      { warm_pool: 0, ...service, sandbox: { session_uids: false, ...(service['sandbox'] as object | undefined) }, env: { [RUN_MARKER_KEY]: runMarker(), [GATEWAY_MARKER_KEY]: id, ...(service['env'] as object | undefined) } },
     ]),
   );
   const config = parseConfig(

@@ -66,7 +66,8 @@ describe('sandbox through the gateway (§7)', () => {
     await gw.call('hog', { tool: 'alloc', session_id: 'm', arguments: { mb: 200 } });
     const response = await waiting;
     expect(response.status).toBe(502);
-    expect(response.body.error).toMatch(/^MCP server for 'hog' exited \(memory limit of 100 MiB exceeded: \d+ MiB resident\)/);
+    // The kernel (cgroup) or the resident-memory watchdog stops it, whichever the host has.
+    expect(response.body.error).toMatch(/^MCP server for 'hog' exited \(memory limit of 100 MiB exceeded[ :(]/);
   });
 
   test('a busy-looping server is stopped at its CPU limit; other sessions keep working', async () => {

@@ -61,6 +61,7 @@ describe('package-runner servers and the shared package cache', () => {
     expect(response.status).toBe(200);
     const env = JSON.parse(response.body.result).env as Record<string, string>;
     expect(env['npm_config_cache']).toBe(join(gw.config.session.sandbox_dir, '.package-cache', 'gateway', 'npm'));
-    expect(env['HOME']).toContain(join(gw.config.session.sandbox_dir, 'runner'));
+    // <sandbox_dir>/<gateway instance>/<service>/<session>-<random> (see containment/instance.ts).
+    expect(env['HOME']!.startsWith(gw.config.session.sandbox_dir) && env['HOME']!.includes('/runner/')).toBe(true);
   });
 });

@@ -191,6 +191,32 @@ describe('allowed_paths: bubblewrap (§7)', () => {
   });
 });
 
+describe('a gateway that is not root: bubblewrap separates the sessions (§14)', () => {
+  test('the server writes only its own directory; other sessions\' directories are hidden, the rest read-only', async () => {
+    const root = await tempDir();
+    const neighbour = await createSessionDir(root, 'probe', 'other');
+    await writeFile(join(neighbour, 'secret.txt'), 'theirs');
+    const svc = service([process.execPath, REPORT,
+      '--write', 'SESSION/mine.txt', '--write', join(neighbour, 'planted.txt'), '--write', join(process.cwd(), 'no.txt'),
+      '--look', join(neighbour, 'secret.txt'), '--look', REPORT]);
+    const sessionDir = await createSessionDir(root, svc.name, 'session-1');
+    const resolved = { ...svc, command: svc.command.map((arg) => arg.replace('SESSION', sessionDir)) };
+    const launch = buildLaunch(resolved, { sessionDir, sessionsRoot: root, parentEnv: process.env, gatewayCwd: process.cwd(), secrets: [], tools, isRoot: false });
+    const child = spawn(launch.command, launch.args, { env: launch.env, cwd: launch.cwd, detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    await once(child, 'close');
+    const seen = JSON.parse(stdout) as Report;
+    expect(seen.writes).toEqual({
+      [join(sessionDir, 'mine.txt')]: 'ok',
+      [join(neighbour, 'planted.txt')]: 'ENOENT',
+      [join(process.cwd(), 'no.txt')]: 'EROFS',
+    });
+    expect(seen.looks).toEqual({ [join(neighbour, 'secret.txt')]: false, [REPORT]: true });
+    expect(existsSync(join(neighbour, 'planted.txt'))).toBe(false);
+  });
+});
+
 describe.runIf(process.getuid?.() === 0)('drop_privileges as root (§7)', () => {
   test('the server runs as the unprivileged user, owns its private directory and has an RLIMIT_NPROC', async () => {
     const { path: script } = await readableCopy(REPORT);

@@ -41,6 +41,7 @@ function context(overrides: Partial<SandboxContext> = {}): SandboxContext {
   };
 }
 
+const DIES_WITH_GATEWAY = ['--pdeathsig', 'KILL'];
 const sessionEnv = { HOME: SESSION_DIR, TMPDIR: SESSION_DIR, TMP: SESSION_DIR, TEMP: SESSION_DIR };
 
 describe('environment (§7)', () => {
@@ -131,10 +132,10 @@ describe('the shared package cache', () => {
 describe('wrapper argv (§7)', () => {
   const LIMITS = ['--cpu=300:305', '--fsize=10485760', '--nofile=1024'];
 
-  test('default: prlimit around the command, cwd = the gateway cwd, memory watched at max_memory_mb', () => {
+  test('default: setpriv for the parent-death signal, then prlimit, cwd = the gateway cwd, memory watched at max_memory_mb', () => {
     expect(buildLaunch(service(), context())).toMatchObject({
-      command: '/usr/bin/prlimit',
-      args: [...LIMITS, '--', 'node', 'server.js', '--stdio'],
+      command: '/usr/bin/setpriv',
+      args: [...DIES_WITH_GATEWAY, '--', '/usr/bin/prlimit', ...LIMITS, '--', 'node', 'server.js', '--stdio'],
       cwd: '/srv/gw',
       watchMemoryMb: 512,
     });
@@ -148,7 +149,7 @@ describe('wrapper argv (§7)', () => {
 
   test('resource_limits false: no prlimit and no memory watch', () => {
     const launch = buildLaunch(service({ resource_limits: false }), context());
-    expect(launch).toMatchObject({ command: 'node', args: ['server.js', '--stdio'] });
+    expect(launch).toMatchObject({ command: '/usr/bin/setpriv', args: [...DIES_WITH_GATEWAY, '--', 'node', 'server.js', '--stdio'] });
     expect(launch.watchMemoryMb).toBeUndefined();
   });
 
@@ -174,7 +175,7 @@ describe('wrapper argv (§7)', () => {
   test('drop_privileges as root: setpriv outermost with the given uid/gid, then prlimit', () => {
     const launch = buildLaunch(service({ drop_privileges: true }), context({ unprivilegedUid: 1500, unprivilegedGid: 1600 }));
     expect([launch.command, ...launch.args]).toEqual([
-      '/usr/bin/setpriv', '--reuid=1500', '--regid=1600', '--clear-groups', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', '--',
+      '/usr/bin/setpriv', '--reuid=1500', '--regid=1600', '--clear-groups', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', ...DIES_WITH_GATEWAY, '--',
       '/usr/bin/prlimit', ...LIMITS, '--nproc=160', '--',
       'node', 'server.js', '--stdio',
     ]);
@@ -184,13 +185,41 @@ describe('wrapper argv (§7)', () => {
     expect(serverOwner(service({ drop_privileges: true }), context())).toEqual({ uid: 65534, gid: 65534 });
     expect(serverOwner(service({ drop_privileges: true }), context({ isRoot: false }))).toBeUndefined();
     expect(serverOwner(service({ drop_privileges: true, enabled: false }), context())).toBeUndefined();
-    expect(buildLaunch(service({ drop_privileges: true }), context({ isRoot: false })).command).toBe('/usr/bin/prlimit');
+    expect(buildLaunch(service({ drop_privileges: true }), context({ isRoot: false })).args).not.toContain('--reuid=65534');
+  });
+
+  test('a per-session user runs the server as that uid with RLIMIT_NPROC; drop_privileges wins over it', () => {
+    const sessionUser = { uid: 200_123, gid: 200_123 };
+    const argv = (sandbox: Partial<SandboxConfig>, ctx: Partial<SandboxContext> = {}): string[] => {
+      const launch = buildLaunch(service(sandbox), context({ sessionUser, ...ctx }));
+      return [launch.command, ...launch.args];
+    };
+    expect(argv({})).toEqual(expect.arrayContaining(['--reuid=200123', '--regid=200123', '--clear-groups', '--nproc=160']));
+    expect(argv({ drop_privileges: true })).toContain('--reuid=65534');
+    expect(argv({}, { isRoot: false })).not.toContain('--reuid=200123');
+  });
+
+  test('gateway not root: bubblewrap shows the host read-only, hides every session and binds only this one writable', () => {
+    const launch = buildLaunch(service(), context({ isRoot: false, sessionsRoot: '/srv/gw/sandbox' }));
+    const argv = [launch.command, ...launch.args];
+    const bwrap = argv.indexOf('/usr/bin/bwrap');
+    expect(argv.slice(bwrap, argv.indexOf('--chdir'))).toEqual([
+      '/usr/bin/bwrap', '--ro-bind', '/', '/', '--tmpfs', '/srv/gw/sandbox', '--bind', SESSION_DIR, SESSION_DIR,
+      '--proc', '/proc', '--dev', '/dev', '--unshare-pid', '--unshare-ipc', '--die-with-parent', '--cap-drop', 'ALL',
+    ]);
+    // Optional: without bubblewrap (or with session_uids off) the server runs as before.
+    expect(buildLaunch(service(), context({ isRoot: false, tools: { ...TOOLS, bwrap: undefined } })).args).not.toContain('--ro-bind');
+    expect(buildLaunch(service({ session_uids: false }), context({ isRoot: false })).args).not.toContain('--ro-bind');
+  });
+
+  test('without setpriv there is no parent-death signal, and nothing is refused for it', () => {
+    expect(buildLaunch(service(), context({ tools: { prlimit: '/usr/bin/prlimit' } })).command).toBe('/usr/bin/prlimit');
   });
 });
 
 describe('bubblewrap for allowed_paths (§7)', () => {
   const args = (sandbox: Partial<SandboxConfig>, command = ['node', 'server.js']): string[] => {
-    const launch = buildLaunch(service({ resource_limits: false, ...sandbox }, { command }), context());
+    const launch = buildLaunch(service({ resource_limits: false, ...sandbox }, { command }), context({ tools: { ...TOOLS, setpriv: undefined } }));
     expect(launch.command).toBe('/usr/bin/bwrap');
     return launch.args;
   };
@@ -276,19 +305,19 @@ describe('describeProtections (startup log line)', () => {
       why: 'defaults',
       sandbox: {},
       host: { tools: TOOLS, isRoot: true },
-      expected: 'sandbox: restricted env, limits cpu=300s fsize=10MiB nofile=1024, memory watchdog 512MiB',
+      expected: 'sandbox: restricted env, limits cpu=300s fsize=10MiB nofile=1024, memory watchdog 512MiB, dies with the gateway',
     },
     {
       why: 'isolation and a privilege drop',
       sandbox: { allowed_paths: ['/a', '/b'], drop_privileges: true },
       host: { tools: TOOLS, isRoot: true },
-      expected: 'sandbox: restricted env, limits cpu=300s fsize=10MiB nofile=1024 nproc=160, memory watchdog 512MiB, bwrap (2 allowed paths), uid 65534',
+      expected: 'sandbox: restricted env, limits cpu=300s fsize=10MiB nofile=1024 nproc=160, memory watchdog 512MiB, bwrap (2 allowed paths), uid 65534, dies with the gateway',
     },
     {
       why: 'full env, no limits, gateway not root',
       sandbox: { restricted_env: false, resource_limits: false, drop_privileges: true },
       host: { tools: TOOLS, isRoot: false },
-      expected: 'sandbox: full env',
+      expected: 'sandbox: full env, bwrap: host read-only, only its own session directory writable, dies with the gateway',
     },
     {
       why: 'disabled',
