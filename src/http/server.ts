@@ -9,6 +9,7 @@ import { sanitize } from '../log.js';
 import { createAuthenticator, UNAUTHORIZED_BODY, WWW_AUTHENTICATE } from './auth.js';
 import { errorBody, extraHeadersFor, httpStatusFor } from './error-map.js';
 import { corsHeaders, isHostAllowed, securityHeaders } from './headers.js';
+import { registerOpenApi } from './openapi.js';
 import { registerRateLimit, type LimitedRoute, type RateLimiter } from './rate-limit.js';
 import { READY_ROUTE, registerReadyRoute, type Readiness } from './readiness.js';
 
@@ -147,6 +148,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   registerReadyRoute(app, deps.readiness);
+  await registerOpenApi(app);
   registerRestRoutes(app, deps.rest);
   for (const face of deps.faces ?? []) face.register(app);
   registerMethodNotAllowed(app, [READY_ROUTE, ...REST_ROUTES, ...(deps.faces ?? []).flatMap((face) => face.routes)], corsOrigins.length > 0);

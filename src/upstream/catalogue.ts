@@ -29,6 +29,12 @@ export class ToolCatalogue {
     this.lists.set(service, { tools, names: new Set(tools.map((tool) => tool.name)), refreshedAt: this.now() });
   }
 
+  /** Drops what is known about a service whose definition was replaced or removed. */
+  forget(service: string): void {
+    this.lists.delete(service);
+    this.failures.delete(service);
+  }
+
   /** The cached list, or one shared refresh when there is none yet. */
   async tools(service: string): Promise<Tool[]> {
     return this.cached(service) ?? this.refresh(service);
