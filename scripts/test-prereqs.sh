@@ -1,6 +1,7 @@
 #!/bin/sh
 # What the test suite needs besides npm packages: bubblewrap for the filesystem-isolation tests
-# (SPEC §7), a Redis at 127.0.0.1:6379 for the shared rate-limit tests (SPEC §8) and nginx (SPEC §12). Installs or
+# (SPEC §7), a Redis at 127.0.0.1:6379 for the shared rate-limit tests (SPEC §8), nginx (SPEC §12) and
+# Chromium for the admin page test (SPEC §15, driven by playwright-core, which downloads no browser). Installs or
 # starts what is missing where it can (root with apt-get), and says what to do where it cannot.
 set -eu
 
@@ -23,6 +24,7 @@ command -v redis-server >/dev/null 2>&1 || need_apt redis-server
 # The several-instances tests put Debian's nginx in front of three gateways (SPEC §12); they run
 # it themselves on a free port, so the package's own service is not needed.
 command -v nginx >/dev/null 2>&1 || need_apt nginx-light
+[ -x /usr/bin/chromium ] || need_apt chromium
 
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true

@@ -6,7 +6,7 @@ import { exposedCredentialsWarning } from './config/file-exposure.js';
 import { credentialProblems, loadConfigFile, UNKNOWN_KEY_WARNING } from './config/load.js';
 import type { Config } from './config/types.js';
 import { swaigSetupWarnings } from './faces/swaig/setup-warnings.js';
-import { createGateway, type Gateway } from './gateway.js';
+import { createGateway, type Gateway, type StartReport } from './gateway.js';
 import { createLogger } from './log.js';
 import { VERSION } from './version.js';
 
@@ -39,16 +39,17 @@ async function main(): Promise<void> {
   let config: Config;
   let source: string;
   const configPath = options.config ?? 'config.json';
+  const isEmbedded = options.config === undefined && !existsSync(configPath);
   try {
-    if (options.config === undefined && !existsSync('config.json')) {
+    if (isEmbedded) {
       config = embeddedDefaultConfig(process.env);
       source = 'embedded default config (bundled demo to-do service)';
     } else {
-      source = options.config ?? 'config.json';
+      source = configPath;
       config = await loadConfigFile(source, { env: process.env, onWarning });
     }
   } catch (error) {
-    return fail(error instanceof ConfigError ? error.message : `${options.config ?? 'config.json'}: ${(error as Error).message}`);
+    return fail(error instanceof ConfigError ? error.message : `${configPath}: ${(error as Error).message}`);
   }
   const credentials = credentialProblems(config);
   if (credentials.errors.length > 0) {
@@ -74,7 +75,7 @@ async function main(): Promise<void> {
   for (const { message, path } of warnings) logger.warn({ path }, message);
   for (const warning of credentials.warnings) logger.warn({ event: 'weak_credentials' }, warning);
   for (const warning of swaigSetupWarnings(config)) logger.warn({ event: 'swaig_setup' }, warning);
-  const exposed = source === configPath ? await exposedCredentialsWarning(configPath, config) : undefined;
+  const exposed = !isEmbedded ? await exposedCredentialsWarning(configPath, config) : undefined;
   if (exposed !== undefined) logger.warn({ event: 'config_readable_by_others' }, exposed);
 
   let gateway: Gateway;
@@ -89,10 +90,7 @@ async function main(): Promise<void> {
 
   if (options.check) {
     const reports = await gateway.validateServices();
-    for (const report of reports) {
-      const outcome = report.ok ? `ok, ${report.tools} tools` : `error: ${report.error}`;
-      process.stdout.write(`${report.service}: ${outcome} (${report.ms} ms)\n`);
-    }
+    process.stdout.write(serviceTable(reports));
     await gateway.close();
     await log.close();
     process.exit(reports.every((report) => report.ok) ? 0 : EXIT_CHECK_FAILED);
@@ -113,7 +111,26 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
-  process.on('SIGHUP', () => log.reopen());
+  // SIGHUP reopens the log file and reloads the config (SPEC §15); reloads run one at a time.
+  let reloading = Promise.resolve();
+  const reload = async (): Promise<void> => {
+    if (isEmbedded) return void logger.info('no config file to reload (embedded default config)');
+    let next: Config;
+    try {
+      next = await loadConfigFile(source, { env: process.env, onWarning: (message, path) => logger.warn({ path }, message) });
+      const problems = credentialProblems(next).errors;
+      if (problems.length > 0) throw new ConfigError(source, problems.join('; '));
+    } catch (error) {
+      const { path, reason } = error instanceof ConfigError ? error : { path: undefined, reason: (error as Error).message };
+      logger.error({ event: 'config_reload_failed', path, reason }, `configuration reload failed, running configuration kept: ${(error as Error).message}`);
+      return;
+    }
+    await gateway.reload(next);
+  };
+  process.on('SIGHUP', () => {
+    log.reopen();
+    reloading = reloading.then(reload).catch((error: unknown) => logger.error({ err: error }, 'configuration reload failed'));
+  });
 
   try {
     await gateway.app.listen({ host: config.server.host, port: config.server.port });
@@ -128,6 +145,24 @@ async function main(): Promise<void> {
   logger.info({ url: `${scheme}://${formatHost(config.server.host)}:${port}` }, 'listening');
   const reports = await gateway.validateServices();
   logger.info({ services: Object.fromEntries(reports.map((report) => [report.service, report.ok ? report.tools : report.error])) }, 'services');
+  // The banner is for people: stdout carries the JSON log.
+  process.stderr.write(`mcp-gateway ${VERSION} listening on ${scheme}://${formatHost(config.server.host)}:${port}\n${serviceTable(reports)}`);
+}
+
+/** One row per service: status, tool count, start time, and its protections or why it failed. */
+function serviceTable(reports: StartReport[]): string {
+  const rows = [
+    ['SERVICE', 'STATUS', 'TOOLS', 'START', 'DETAIL'],
+    ...reports.map((report) => [
+      report.service,
+      report.ok ? 'ok' : 'error',
+      report.ok ? String(report.tools) : '-',
+      `${report.ms} ms`,
+      report.ok ? report.protections : (report.error ?? ''),
+    ]),
+  ];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row) => row.map((text, column) => (column === row.length - 1 ? text : text.padEnd(widths[column]!))).join('  ')).join('\n') + '\n';
 }
 
 function withoutWarmPools(config: Config): Config {

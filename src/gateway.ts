@@ -4,15 +4,20 @@ import type { Tool } from '@modelcontextprotocol/client';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createCluster } from './cluster/cluster.js';
-import type { Config } from './config/types.js';
+import type { Config, ServiceConfig } from './config/types.js';
+import { createAdminFace } from './faces/admin/routes.js';
 import { createMcpFace } from './faces/mcp/routes.js';
 import { createSwaigFace } from './faces/swaig/routes.js';
+import { createMetrics, type GatewayMetrics } from './http/metrics.js';
 import { createRateLimiter, sessionLimitKey, type RateLimiter } from './http/rate-limit.js';
 import { Readiness } from './http/readiness.js';
 import { buildApp } from './http/server.js';
 import { loadTls } from './http/tls.js';
+import { fanOut } from './sessions/events.js';
+import { RecentCalls } from './sessions/recent-calls.js';
 import { SessionRegistry } from './sessions/registry.js';
-import { ServiceStartup, type ServiceReport } from './sessions/service-startup.js';
+import { diffServices, sectionsNeedingRestart } from './sessions/reload.js';
+import { ServiceStartup, type ServiceReport, type ServiceState } from './sessions/service-startup.js';
 import { ToolCalls } from './sessions/tool-calls.js';
 import { ToolCatalogue } from './upstream/catalogue.js';
 import { createLauncher } from './upstream/launcher.js';
@@ -45,17 +50,41 @@ export interface GatewayOptions {
   uidLockDir?: string;
 }
 
+/** A service's start-up report, with how its servers are contained (sandbox, limits, isolation). */
+export interface StartReport extends ServiceReport {
+  protections: string;
+}
+
+export interface ReloadReport {
+  added: string[];
+  changed: string[];
+  removed: string[];
+  unchanged: string[];
+  /** Sections that changed in the file but take effect only after a restart. */
+  needsRestart: string[];
+  /** Start-up reports of the added and changed services. */
+  services: StartReport[];
+}
+
 export interface Gateway {
   app: FastifyInstance;
   registry: SessionRegistry;
   catalogue: ToolCatalogue;
   readiness: Readiness;
   isTls: boolean;
+  /** The Prometheus registry: other parts add their metrics here. */
+  metrics: GatewayMetrics;
   /**
    * Starts every enabled service once (initialize + list tools) to fill the catalogue, a few at a
    * time; a service that fails is retried in the background until it comes up.
    */
-  validateServices(): Promise<ServiceReport[]>;
+  validateServices(): Promise<StartReport[]>;
+  /**
+   * Takes the services of a newly loaded config (SPEC §15): added ones start, removed ones close
+   * their sessions, changed ones serve new sessions from the new definition while live sessions
+   * keep their servers, unchanged ones are not touched.
+   */
+  reload(next: Config): Promise<ReloadReport>;
   /** Stops accepting, drains, closes every session; resolves when every process tree is gone. */
   close(): Promise<void>;
   /** Synchronous last resort when the process is exiting: SIGKILL every process group. */
@@ -67,11 +96,16 @@ const PROBE_TIMEOUT_MS = 3000;
 const MEMORY_CHECK_INTERVAL_MS = 500;
 /** How long a shutdown lets requests, and then session starts, finish (SPEC §2: bounded, e.g. 10 s). */
 const DRAIN_MS = 10_000;
+/** Calls the admin page shows. */
+const RECENT_CALLS = 50;
 
 const wait = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms).unref());
 
 /** The composition root: the only place that constructs collaborators. */
-export async function createGateway(config: Config, options: GatewayOptions): Promise<Gateway> {
+export async function createGateway(initial: Config, options: GatewayOptions): Promise<Gateway> {
+  // The one live config: every collaborator reads `config.services` from it, so a reload swaps
+  // the service table for all of them at once.
+  const config: Config = { ...initial };
   const { logger } = options;
   const now = options.now ?? Date.now;
   const cwd = options.cwd ?? process.cwd();
@@ -118,7 +152,13 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
     groups,
     onToolsChanged: (service, tools) => catalogue.store(service, tools),
   });
-  const registry = new SessionRegistry({ config, startServer, now, logger });
+  const recentCalls = new RecentCalls(RECENT_CALLS, now);
+  const metrics = createMetrics({
+    serviceNames: () => toolCalls.services().map((service) => service.name),
+    sessionCounts: () => registry.countsByService(),
+  });
+  const events = fanOut(metrics.events, recentCalls);
+  const registry = new SessionRegistry({ config, startServer, now, logger, events });
 
   const startup: ServiceStartup = new ServiceStartup({
     start: async (service) => ({ tools: (await catalogue.refresh(service, true)).length }),
@@ -146,13 +186,22 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
     if (live) return live.upstream.listTools(config.services[service]!.call_timeout * 1000);
     return startup.observe(service, listByStarting(service));
   };
+  // Replaced by a reload, which may change a service's `tools` filter.
+  let toolFilter = createToolFilter(config.services, logger);
   // Tracked so that close() also waits for a listing server that is still starting.
   const catalogue = new ToolCatalogue((service) => {
     const listing = fetchTools(service);
     track(listing);
     return listing;
-  }, now, undefined, createToolFilter(config.services, logger));
-  const toolCalls = new ToolCalls({ config, registry, catalogue, logger, now });
+  }, now, undefined, (service, tools) => toolFilter(service, tools));
+  const toolCalls = new ToolCalls({ config, registry, catalogue, logger, now, events });
+  const serviceStatus = (service: string): ServiceState => startup.state(service) ?? { status: catalogue.cached(service) ? 'ready' : 'starting' };
+  const protectionsOf = (service: ServiceConfig): string =>
+    describeProtections(service, host, { memoryByCgroup: containment.limitsMemory(service), sessionUids: containment.hasSessionUids(service) });
+  const protections = (service: string): string => {
+    const definition = config.services[service];
+    return definition ? protectionsOf(definition) : '';
+  };
 
   const tls = await loadTls({ security: config.security, cwd });
   let rateLimiter: RateLimiter | undefined;
@@ -174,10 +223,12 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
       registry,
       now,
       health: cluster && (() => ({ cluster: cluster.status() })),
-      serviceStatus: (service) => startup.state(service) ?? { status: catalogue.cached(service) ? 'ready' : 'starting' },
+      serviceStatus,
     },
-    // SPEC §9: with `swaig.enabled: false` the SWAIG routes do not exist (404).
     faces: [
+      metrics,
+      createAdminFace({ toolCalls, registry, recentCalls, serviceStatus, protections, now }),
+      // SPEC §9: with `swaig.enabled: false` the SWAIG routes do not exist (404).
       ...(config.swaig.enabled ? [createSwaigFace({ config, toolCalls, registry })] : []),
       createMcpFace({
         config,
@@ -200,25 +251,52 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
   const sweeper = setInterval(() => registry.sweep(), config.session.cleanup_interval * 1000);
   sweeper.unref();
 
+  /** Starts services a few at a time (failed ones keep retrying in the background) and logs each outcome. */
+  const startServices = async (services: ServiceConfig[]): Promise<StartReport[]> => {
+    const reports = await startup.startAll(services.map((service) => service.name));
+    return reports.map((report, index) => {
+      const service = services[index]!;
+      const sandbox = protectionsOf(service);
+      if (report.ok) logger.info({ ...report, sandbox, containment: containment.describe(service) }, 'service ready');
+      else logger.error(report, 'service failed to start');
+      return { ...report, protections: sandbox };
+    });
+  };
+
   return {
     app,
     registry,
     catalogue,
     readiness,
+    metrics,
     isTls: tls !== undefined,
-    async validateServices() {
-      const services = toolCalls.services();
-      const reports: ServiceReport[] = await startup.startAll(services.map((service) => service.name));
-      reports.forEach((report, index) => {
-        const service = services[index]!;
-        const sandbox = describeProtections(service, host, {
-          memoryByCgroup: containment.limitsMemory(service),
-          sessionUids: containment.hasSessionUids(service),
-        });
-        if (report.ok) logger.info({ ...report, sandbox, containment: containment.describe(service) }, 'service ready');
-        else logger.error(report, 'service failed to start');
-      });
-      return reports;
+    validateServices: () => startServices(toolCalls.services()),
+    async reload(next) {
+      const changes = diffServices(config.services, next.services);
+      const needsRestart = sectionsNeedingRestart(config, next);
+      config.services = next.services;
+      toolFilter = createToolFilter(config.services, logger);
+      for (const service of changes.removed) {
+        registry.retire(service, false);
+        catalogue.forget(service.name);
+        startup.forget(service.name);
+      }
+      for (const { before } of changes.changed) {
+        registry.retire(before, true);
+        catalogue.forget(before.name);
+        startup.forget(before.name);
+      }
+      const names = (services: ServiceConfig[]): string[] => services.map((service) => service.name);
+      const report = {
+        added: names(changes.added),
+        changed: names(changes.changed.map(({ after }) => after)),
+        removed: names(changes.removed),
+        unchanged: changes.unchanged,
+        needsRestart,
+      };
+      logger.info({ event: 'config_reloaded', ...report }, 'configuration reloaded');
+      if (needsRestart.length > 0) logger.warn({ sections: needsRestart }, 'changed sections take effect after a restart');
+      return { ...report, services: await startServices([...changes.added, ...changes.changed.map(({ after }) => after)]) };
     },
     async close() {
       readiness.markDraining();

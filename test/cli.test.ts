@@ -1,64 +1,14 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { once } from 'node:events';
+import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, onTestFinished, test } from 'vitest';
+import { exitOf, run } from './helpers/cli-process.js';
 import { isRunning } from './helpers/processes.js';
 import { waitFor } from './helpers/wait-for.js';
 
-const BIN = fileURLToPath(new URL('../bin/mcp-gateway.js', import.meta.url));
 const FIXTURES = fileURLToPath(new URL('./fixtures/config/', import.meta.url));
-
-interface Running {
-  child: ChildProcessWithoutNullStreams;
-  /** Resolves with the first JSON log line whose `msg` is `msg`. */
-  logLine(msg: string): Promise<Record<string, any>>;
-  stderr(): string;
-}
-
-function run(args: string[], options: { cwd: string; env?: Record<string, string> }): Running {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: options.cwd,
-    env: { ...process.env, MCP_PORT: '0', ...options.env },
-  });
-  onTestFinished(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const lines: Array<Record<string, any>> = [];
-  const waiters: Array<{ msg: string; resolve: (line: Record<string, any>) => void }> = [];
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  createInterface({ input: child.stdout }).on('line', (text) => {
-    let line: Record<string, any>;
-    try {
-      line = JSON.parse(text);
-    } catch {
-      return;
-    }
-    lines.push(line);
-    for (const waiter of waiters.filter((candidate) => candidate.msg === line['msg'])) waiter.resolve(line);
-  });
-  return {
-    child,
-    stderr: () => stderr,
-    logLine: (msg) =>
-      new Promise((resolve, reject) => {
-        const seen = lines.find((line) => line['msg'] === msg);
-        if (seen) return resolve(seen);
-        waiters.push({ msg, resolve });
-        child.once('exit', (code) => reject(new Error(`gateway exited (${code}) before logging '${msg}': ${stderr}`)));
-      }),
-  };
-}
-
-async function exitOf(child: ChildProcessWithoutNullStreams): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode;
-  const [code] = await once(child, 'exit');
-  return code as number | null;
-}
 
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
@@ -205,8 +155,9 @@ describe('mcp-gateway command (§2)', () => {
     let out = '';
     check.child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     expect(await exitOf(check.child)).toBe(1);
-    expect(out).toMatch(/^good: ok, \d+ tools \(\d+ ms\)$/m);
-    expect(out).toMatch(/^bad: error: Failed to start MCP service 'bad': .*fatal: cannot start/m);
+    expect(out).toMatch(/^SERVICE +STATUS +TOOLS +START +DETAIL$/m);
+    expect(out).toMatch(/^good +ok +\d+ +\d+ ms +sandbox: /m);
+    expect(out).toMatch(/^bad +error +- +\d+ ms +Failed to start MCP service 'bad': .*fatal: cannot start/m);
   });
 
   test('the deployment-shaped fixture config loads as it is with --check semantics for its disabled services', async () => {
@@ -216,6 +167,6 @@ describe('mcp-gateway command (§2)', () => {
     check.child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     // minimal.json points at ./my_mcp_server.py, which does not exist here: the config loads, the service fails.
     expect(await exitOf(check.child)).toBe(1);
-    expect(out).toMatch(/^my-service: error: Failed to start MCP service 'my-service'/m);
+    expect(out).toMatch(/^my-service +error +- +\d+ ms +Failed to start MCP service 'my-service'/m);
   });
 });

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { isPlainObject } from '../json.js';
 import { substituteEnvDeep } from './env.js';
 import { ConfigError } from './errors.js';
+import { mergeMcpServers } from './mcp-servers.js';
 import { configSchema } from './schema.js';
 import type { Config, SecurityConfig } from './types.js';
 
@@ -37,6 +38,7 @@ export function parseConfig(raw: unknown, opts: ParseOptions): Config {
     unset.push({ variable, path });
     warn(`\${${variable}} is not set and has no default: "" used`, formatPath(path), variable);
   }) as Record<string, unknown>;
+  const fromMcpServers = mergeMcpServers(tree, opts.source, warn);
   resolveSandboxAlias(tree, warn);
   warnProcessKeysOnRemote(tree, warn);
   const fromEnv = applySecurityEnv(tree, opts.env);
@@ -50,7 +52,7 @@ export function parseConfig(raw: unknown, opts: ParseOptions): Config {
   const unsetHere = [...new Set(unset.filter((entry) => isWithinPath(entry.path, path) || isWithinPath(path, entry.path)).map((entry) => entry.variable))];
   const unsetNote = unsetHere.length === 0 ? '' : ` (\${${unsetHere.join('}, ${')}} ${unsetHere.length === 1 ? 'is' : 'are'} not set)`;
   const reason = `${issue?.message ?? 'invalid configuration'}${variable === undefined ? '' : ` (from ${variable})`}${unsetNote}`;
-  throw new ConfigError(opts.source, reason, path.length === 0 ? undefined : formatPath(path));
+  throw new ConfigError(opts.source, reason, path.length === 0 ? undefined : renamePrefix(formatPath(path), fromMcpServers));
 }
 
 /** Whether `path` is `parent` or lies below it. */
@@ -115,6 +117,13 @@ function formatPath(path: readonly PropertyKey[]): string {
   return path
     .map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`))
     .join('');
+}
+
+/** A key path under a service that came from `mcpServers` is reported under the name the file used. */
+function renamePrefix(path: string, origins: ReadonlyMap<string, string>): string {
+  const [, service, rest = ''] = /^(services\.[^.[]+)(.*)$/.exec(path) ?? [];
+  const origin = service === undefined ? undefined : origins.get(service);
+  return origin === undefined ? path : `${origin}${rest}`;
 }
 
 /** SPEC §3 / §11: `sandbox_config` is the documented name and was silently ignored by the reference. */

@@ -11,6 +11,7 @@ import { discardRestOfRequest, guardConnections, serverConstructionOptions, type
 import { errorBody, extraHeadersFor, httpStatusFor } from './error-map.js';
 import { corsHeaders, isHostAllowed, securityHeaders } from './headers.js';
 import { isNestedDeeperThan, MAX_JSON_DEPTH } from './json-depth.js';
+import { registerOpenApi } from './openapi.js';
 import { registerRateLimit, type LimitedRoute, type RateLimiter } from './rate-limit.js';
 import { READY_ROUTE, registerReadyRoute, type Readiness } from './readiness.js';
 
@@ -164,6 +165,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   registerReadyRoute(app, deps.readiness);
+  await registerOpenApi(app);
   registerRestRoutes(app, deps.rest);
   for (const face of deps.faces ?? []) face.register(app);
   registerMethodNotAllowed(app, [READY_ROUTE, ...REST_ROUTES, ...(deps.faces ?? []).flatMap((face) => face.routes)], corsOrigins.length > 0);

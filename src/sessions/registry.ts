@@ -4,6 +4,7 @@ import type { Config, ServiceConfig } from '../config/types.js';
 import { GatewayError } from '../errors.js';
 import type { SessionServer, StartServer } from '../upstream/launcher.js';
 import type { Upstream } from '../upstream/mcp-client.js';
+import { NO_EVENTS, type GatewayEvents } from './events.js';
 import { ServerSupply } from './server-supply.js';
 import { Session } from './session.js';
 
@@ -12,6 +13,7 @@ export interface SessionRegistryDeps {
   startServer: StartServer;
   now: () => number;
   logger: Logger;
+  events?: GatewayEvents;
 }
 
 export interface AcquireOptions {
@@ -20,8 +22,8 @@ export interface AcquireOptions {
   metadata?: Record<string, unknown>;
 }
 
-/** `superseded`: another gateway instance owns the session id now (SPEC §12). */
-type CloseReason = 'deleted' | 'idle' | 'crashed' | 'shutdown' | 'hangup' | 'superseded';
+/** `superseded`: another gateway instance owns the session id now (SPEC §12); `removed`: a reload dropped the service. */
+type CloseReason = 'deleted' | 'idle' | 'crashed' | 'shutdown' | 'hangup' | 'superseded' | 'removed';
 
 /**
  * All live sessions, keyed by (session id, service). Starts are single-flight and limits are
@@ -37,6 +39,10 @@ export class SessionRegistry {
   private readonly disposing = new Set<Promise<void>>();
   private isShuttingDown = false;
   private readonly supply: ServerSupply;
+  /** Sessions running a service definition that a reload has since replaced. */
+  private readonly outdated = new WeakSet<Session>();
+  /** Shared servers of replaced definitions: they end with the last session on them. */
+  private readonly retiredShared = new Map<Upstream, SessionServer>();
 
   constructor(private readonly deps: SessionRegistryDeps) {
     this.supply = new ServerSupply({
@@ -78,10 +84,33 @@ export class SessionRegistry {
     return { session: await start, created: true };
   }
 
-  /** Any live session of a service (used to refresh its tool list without spawning). */
+  /** Any live session of a service's current definition (used to refresh its tool list without spawning). */
   anyOf(serviceName: string): Session | undefined {
-    for (const session of this.sessions.values()) if (session.service === serviceName && session.upstream.isAlive) return session;
+    for (const session of this.sessions.values()) {
+      if (session.service === serviceName && session.upstream.isAlive && !this.outdated.has(session)) return session;
+    }
     return undefined;
+  }
+
+  /**
+   * A reload replaced (`keepSessions`) or removed this definition of a service (SPEC §15): no new
+   * session gets one of its servers; live sessions keep theirs until they end, or close now when
+   * the service is gone.
+   */
+  retire(service: ServiceConfig, keepSessions: boolean): void {
+    const shared = this.supply.retire(service);
+    for (const session of this.sessions.values()) {
+      if (session.service !== service.name) continue;
+      if (keepSessions) this.outdated.add(session);
+      else this.close(session, 'removed');
+    }
+    if (!keepSessions) {
+      for (const key of this.starting.keys()) if (key.endsWith(`\0${service.name}`)) this.cancelledStarts.add(key);
+    }
+    void shared?.then((server) => {
+      this.retiredShared.set(server.upstream, server);
+      this.endRetiredWhenUnused(server.upstream);
+    }, () => {});
   }
 
   list(): Session[] {
@@ -146,6 +175,13 @@ export class SessionRegistry {
     return count;
   }
 
+  /** Live sessions per service. */
+  countsByService(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const session of this.sessions.values()) counts.set(session.service, (counts.get(session.service) ?? 0) + 1);
+    return counts;
+  }
+
   get size(): number {
     return this.sessions.size + this.starting.size;
   }
@@ -156,6 +192,7 @@ export class SessionRegistry {
     const key = sessionKey(session.id, session.service);
     if (this.sessions.get(key) === session) this.sessions.delete(key);
     this.byUpstream.get(session.upstream)?.delete(session);
+    this.endRetiredWhenUnused(session.upstream);
     this.deps.logger.info(
       { event: 'session_closed', sessionId: session.id, service: session.service, reason, calls: session.calls },
       'session closed',
@@ -170,7 +207,7 @@ export class SessionRegistry {
   }
 
   private async start(service: ServiceConfig, sessionId: string, key: string, options: AcquireOptions): Promise<Session> {
-    const server = await this.supply.take(service, sessionId);
+    const { server, cause } = await this.supply.take(service, sessionId);
     const idleTimeoutSec = options.idleTimeoutSec ?? this.deps.config.session.default_timeout;
     const session = new Session(sessionId, service.name, server, idleTimeoutSec * 1000, options.metadata ?? {}, this.deps.now());
     if (this.isShuttingDown || this.cancelledStarts.delete(key)) {
@@ -181,6 +218,7 @@ export class SessionRegistry {
     }
     this.sessions.set(key, session);
     this.watchExit(session);
+    (this.deps.events ?? NO_EVENTS).sessionStarted(service.name, cause);
     this.deps.logger.info({ sessionId, service: service.name, pid: server.upstream.pid, era: server.upstream.era }, 'session started');
     return session;
   }
@@ -204,6 +242,19 @@ export class SessionRegistry {
     sessions.add(session);
   }
 
+
+  private endRetiredWhenUnused(upstream: Upstream): void {
+    const server = this.retiredShared.get(upstream);
+    if (!server || (this.byUpstream.get(upstream)?.size ?? 0) > 0) return;
+    this.retiredShared.delete(upstream);
+    this.track(server.dispose());
+  }
+
+  private track(disposal: Promise<void>): void {
+    const settled = disposal.catch((error: unknown) => this.deps.logger.error({ err: error }, 'server cleanup failed'));
+    this.disposing.add(settled);
+    void settled.finally(() => this.disposing.delete(settled));
+  }
 
   /** Warm servers count within the limits (issue 6): they are processes waiting to become sessions. */
   private hasRoomForWarm(serviceName: string): boolean {

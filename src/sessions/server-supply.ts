@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { ServiceConfig } from '../config/types.js';
 import type { SessionServer, StartServer } from '../upstream/launcher.js';
 import { usesSessionId } from '../upstream/placeholders.js';
+import type { SessionStartCause } from './events.js';
 
 export interface ServerSupplyDeps {
   startServer: StartServer;
@@ -31,28 +32,30 @@ export class ServerSupply {
   /** Warm starts in flight: drain waits for them, since each ends in a process to dispose. */
   private readonly pendingStarts = new Set<Promise<unknown>>();
   private isDraining = false;
+  /** Definitions replaced or removed by a reload: their warm starts still in flight are not kept. */
+  private readonly retired = new WeakSet<ServiceConfig>();
 
   constructor(private readonly deps: ServerSupplyDeps) {}
 
-  /** A server for a new session of `service`. The caller owns it (and disposes it) from here on. */
-  async take(service: ServiceConfig, sessionId: string): Promise<SessionServer> {
-    if (service.session_mode === 'shared') return this.sharedServer(service);
-    if (usesSessionId(service)) return this.deps.startServer(service, sessionId);
+  /** A server for a new session of `service`, and where it came from. The caller owns it (and disposes it) from here on. */
+  async take(service: ServiceConfig, sessionId: string): Promise<{ server: SessionServer; cause: SessionStartCause }> {
+    if (service.session_mode === 'shared') return { server: await this.sharedServer(service), cause: 'shared' };
+    if (usesSessionId(service)) return { server: await this.deps.startServer(service, sessionId), cause: 'cold' };
     // The caller refills once the new session is counted, so the pool never overshoots the limits.
     const ready = this.warm.get(service.name)?.shift();
     if (ready) {
       // Served a session: the service's warm starts are healthy again.
       clearTimeout(this.backoff.get(service.name)?.retry);
       this.backoff.delete(service.name);
-      return ready;
+      return { server: ready, cause: 'warm' };
     }
     const queue = this.waiting.get(service.name) ?? [];
     if ((this.warming.get(service.name) ?? 0) > queue.length) {
       this.waiting.set(service.name, queue);
       const handedOver = await new Promise<SessionServer | undefined>((resolve) => queue.push(resolve));
-      if (handedOver) return handedOver;
+      if (handedOver) return { server: handedOver, cause: 'warm' };
     }
-    return this.deps.startServer(service, sessionId);
+    return { server: await this.deps.startServer(service, sessionId), cause: 'cold' };
   }
 
   /** Keeps an already started, unused server warm (the catalogue's start-up server); false if not wanted. */
@@ -78,7 +81,10 @@ export class ServerSupply {
         (server) => {
           settle();
           const waiter = this.waiting.get(service.name)?.shift();
-          if (waiter) waiter(server);
+          if (this.retired.has(service)) {
+            this.dispose(server);
+            waiter?.(undefined);
+          } else if (waiter) waiter(server);
           else if (this.isDraining) this.dispose(server);
           else this.keepWarm(service, server);
         },
@@ -100,6 +106,20 @@ export class ServerSupply {
     let total = 0;
     for (const service of new Set([...this.warm.keys(), ...this.warming.keys()])) total += this.pooled(service);
     return total;
+  }
+
+  /**
+   * Stops supplying servers of this definition of a service (a reload replaced or removed it):
+   * warm servers end now; the shared server, still used by live sessions, is handed to the caller.
+   */
+  retire(service: ServiceConfig): Promise<SessionServer> | undefined {
+    this.retired.add(service);
+    clearTimeout(this.backoff.get(service.name)?.retry);
+    this.backoff.delete(service.name);
+    for (const server of this.warm.get(service.name)?.splice(0) ?? []) this.dispose(server);
+    const shared = this.shared.get(service.name);
+    this.shared.delete(service.name);
+    return shared;
   }
 
   /** Ends every warm and shared server; resolves when their process trees are gone. */

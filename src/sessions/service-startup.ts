@@ -88,6 +88,12 @@ export class ServiceStartup {
     return reports;
   }
 
+  /** Forgets a service a reload removed or replaced: no more retries, no state. */
+  forget(service: string): void {
+    clearTimeout(this.entries.get(service)?.retry);
+    this.entries.delete(service);
+  }
+
   /** No more retries (shutdown). */
   stop(): void {
     this.isStopped = true;

@@ -4,6 +4,7 @@ import type { Config, ServiceConfig } from '../config/types.js';
 import { GatewayError, isGatewayError } from '../errors.js';
 import type { ToolCatalogue } from '../upstream/catalogue.js';
 import type { CallOptions } from '../upstream/mcp-client.js';
+import { NO_EVENTS, OTHER_TOOL, outcomeOfError, type CallOutcome, type GatewayEvents } from './events.js';
 import { enabledService, type SessionRegistry } from './registry.js';
 import type { Session } from './session.js';
 
@@ -51,7 +52,14 @@ const WEDGE_PING_MS = 5_000;
  */
 export class ToolCalls {
   constructor(
-    private readonly deps: { config: Pick<Config, 'services'>; registry: SessionRegistry; catalogue: ToolCatalogue; logger: Logger; now: () => number },
+    private readonly deps: {
+      config: Pick<Config, 'services'>;
+      registry: SessionRegistry;
+      catalogue: ToolCatalogue;
+      logger: Logger;
+      now: () => number;
+      events?: GatewayEvents;
+    },
   ) {}
 
   /** Enabled services in configuration order. */
@@ -72,12 +80,31 @@ export class ToolCalls {
     return this.deps.catalogue.tools(serviceName);
   }
 
+  /** Calls a tool and reports how it ended (outcome, duration) to the gateway's observers. */
   async call(request: ToolCallRequest): Promise<ToolCallOutcome> {
     const deadline = request.budgetMs === undefined ? Infinity : this.deps.now() + request.budgetMs;
     const service = this.service(request.service);
-    if (!(await this.deps.catalogue.hasTool(service.name, request.tool))) {
-      throw new GatewayError('UNKNOWN_TOOL', `Unknown tool: ${request.tool}`);
+    const events = this.deps.events ?? NO_EVENTS;
+    const started = performance.now();
+    let tool = OTHER_TOOL;
+    let outcome: CallOutcome = 'failed';
+    try {
+      if (!(await this.deps.catalogue.hasTool(service.name, request.tool))) {
+        throw new GatewayError('UNKNOWN_TOOL', `Unknown tool: ${request.tool}`);
+      }
+      tool = request.tool;
+      const answer = await this.callKnownTool(service, request, deadline);
+      outcome = answer.result.isError === true ? 'tool_error' : 'ok';
+      return answer;
+    } catch (error) {
+      outcome = outcomeOfError(isGatewayError(error) ? error.code : undefined, request.signal?.aborted === true);
+      throw error;
+    } finally {
+      events.toolCallEnded({ service: service.name, tool, sessionId: request.sessionId, outcome, seconds: (performance.now() - started) / 1000 });
     }
+  }
+
+  private async callKnownTool(service: ServiceConfig, request: ToolCallRequest, deadline: number): Promise<ToolCallOutcome> {
     const { session, created } = await this.deps.registry.acquire(service.name, request.sessionId, {
       idleTimeoutSec: request.idleTimeoutSec,
       metadata: request.metadata,

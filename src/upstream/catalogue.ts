@@ -40,6 +40,12 @@ export class ToolCatalogue {
     return () => this.listeners.delete(listener);
   }
 
+  /** Drops what is known about a service whose definition was replaced or removed. */
+  forget(service: string): void {
+    this.lists.delete(service);
+    this.failures.delete(service);
+  }
+
   /** The cached list, or one shared refresh when there is none yet. */
   async tools(service: string): Promise<Tool[]> {
     return this.cached(service) ?? this.refresh(service);

@@ -7,6 +7,7 @@ import type { ServiceState } from '../../sessions/service-startup.js';
 import type { Session } from '../../sessions/session.js';
 import type { ToolCalls } from '../../sessions/tool-calls.js';
 import { renderResultText } from '../render.js';
+import { CALL_SCHEMA, DELETE_SESSION_SCHEMA, HEALTH_SCHEMA, SERVICES_SCHEMA, SESSIONS_SCHEMA, TOOLS_SCHEMA } from './schemas.js';
 import { checkName, parseCallBody } from './validate.js';
 
 export interface RestDeps {
@@ -28,12 +29,15 @@ export const REST_ROUTES: ReadonlyArray<{ url: string; methods: string[] }> = [
   { url: '/sessions/:id', methods: ['DELETE'] },
 ];
 
+/** Request schemas only document: the face checks requests itself, with the messages SPEC §4.1 fixes. */
+const documentOnly = () => () => true;
+
 /** The REST face, wire-compatible with the reference gateway (SPEC §4). */
 export function registerRestRoutes(app: FastifyInstance, deps: RestDeps): void {
   const { toolCalls, registry } = deps;
 
   // Public, so it names each service's state but never its error (stderr may quote paths or data).
-  app.get('/health', { config: { isPublic: true } }, async () => {
+  app.get('/health', { config: { isPublic: true }, schema: HEALTH_SCHEMA }, async () => {
     const services = Object.fromEntries(toolCalls.services().map((service) => [service.name, deps.serviceStatus(service.name).status]));
     return {
       status: Object.values(services).includes('failed') ? 'degraded' : 'healthy',
@@ -44,7 +48,7 @@ export function registerRestRoutes(app: FastifyInstance, deps: RestDeps): void {
     };
   });
 
-  app.get('/services', async () => {
+  app.get('/services', { schema: SERVICES_SCHEMA }, async () => {
     const services: Record<string, unknown> = {};
     for (const service of toolCalls.services()) {
       const tools = toolCalls.cachedTools(service.name);
@@ -58,13 +62,13 @@ export function registerRestRoutes(app: FastifyInstance, deps: RestDeps): void {
     return services;
   });
 
-  app.get('/services/:name/tools', { config: { limitBucket: 'tools' } }, async (request: FastifyRequest<{ Params: { name: string } }>) => {
+  app.get('/services/:name/tools', { config: { limitBucket: 'tools' }, schema: TOOLS_SCHEMA, validatorCompiler: documentOnly }, async (request: FastifyRequest<{ Params: { name: string } }>) => {
     const { name } = request.params;
     checkName('service', name);
     return { service: name, tools: await toolCalls.listTools(name) };
   });
 
-  app.post('/services/:name/call', { config: { limitBucket: 'call', limitSessionOf: callSessionOf } }, async (request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
+  app.post('/services/:name/call', { config: { limitBucket: 'call', limitSessionOf: callSessionOf }, schema: CALL_SCHEMA, validatorCompiler: documentOnly }, async (request: FastifyRequest<{ Params: { name: string } }>, reply: FastifyReply) => {
     const { name } = request.params;
     checkName('service', name);
     const body = parseCallBody(request.body);
@@ -90,7 +94,7 @@ export function registerRestRoutes(app: FastifyInstance, deps: RestDeps): void {
     };
   });
 
-  app.get('/sessions', async () => {
+  app.get('/sessions', { schema: SESSIONS_SCHEMA }, async () => {
     const byId: Record<string, Record<string, unknown>> = {};
     const now = deps.now();
     for (const session of registry.list()) {
@@ -107,7 +111,7 @@ export function registerRestRoutes(app: FastifyInstance, deps: RestDeps): void {
     return byId;
   });
 
-  app.delete('/sessions/:id', { config: { limitBucket: 'session_delete' } }, async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+  app.delete('/sessions/:id', { config: { limitBucket: 'session_delete' }, schema: DELETE_SESSION_SCHEMA, validatorCompiler: documentOnly }, async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const { id } = request.params;
     checkName('session', id);
     if (!registry.closeSessionId(id)) return reply.code(404).send({ error: `Session ${id} not found` });
