@@ -228,7 +228,8 @@ export class Upstream {
       );
     } catch (error) {
       if (options.signal?.aborted && this.handle.exitStatus === undefined) {
-        throw new GatewayError('CLIENT_CLOSED', `Client closed the connection; the call to '${name}' was cancelled`, {}, { cause: error });
+        const what = method === 'tools/call' ? `the call to '${String(params.name)}'` : `the ${method} request`;
+        throw new GatewayError('CLIENT_CLOSED', `Client closed the connection; ${what} was cancelled`, {}, { cause: error });
       }
       throw this.callFailure(error, options.timeoutMs);
     }
