@@ -130,6 +130,7 @@ export async function createGateway(initial: Config, options: GatewayOptions): P
     sandboxRoot: sandboxDir,
     services: Object.values(config.services),
     isRoot: host.isRoot,
+    gatewayCwd: cwd,
     logger,
     cgroupFsRoot: options.cgroupFsRoot,
     env: options.env,

@@ -18,6 +18,7 @@ import { startFailed } from '../mcp-client.js';
 import { TASKS_PER_PROCESS, type UnixUser } from '../sandbox.js';
 import type { CgroupDriver, SessionCgroup } from './cgroup.js';
 import { openCgroups } from './cgroup-detect.js';
+import { unreachableForOtherUids } from './reachable.js';
 import { newInstanceName, removeRecord, startTimeOf, sweepDeadInstances, writeRecord } from './instance.js';
 import { DEFAULT_UID_LOCK_DIR, UidPool, type UidLease } from './uid-pool.js';
 
@@ -26,6 +27,8 @@ export interface ContainmentOptions {
   sandboxRoot: string;
   services: ServiceConfig[];
   isRoot: boolean;
+  /** Where relative working directories and commands are resolved from. */
+  gatewayCwd: string;
   logger: Logger;
   /** Stand-in for the cgroup mounts (see cgroup-detect.ts). For tests. */
   cgroupFsRoot?: string;
@@ -144,9 +147,26 @@ export async function createContainment(options: ContainmentOptions): Promise<Co
   oomTimer.unref();
   let sessions = 0;
 
+  // Computed once per service definition (a reload brings new ones): a few stat calls.
+  const unreachable = new WeakMap<ServiceConfig, string | undefined>();
+  const unreachableFiles = (service: ServiceConfig): string | undefined => {
+    if (!unreachable.has(service)) {
+      const problem = unreachableForOtherUids(service, options.gatewayCwd, options.env['PATH']);
+      unreachable.set(service, problem);
+      if (problem !== undefined) {
+        logger.warn(
+          { service: service.name, problem },
+          'sessions of this service run under the gateway\'s own uid: a per-session uid could not reach the server\'s files; open the directory to other users (chmod o+x) or install the server elsewhere',
+        );
+      }
+    }
+    return unreachable.get(service);
+  };
+  const usesUid = (service: ServiceConfig): boolean => uids !== undefined && wantsUid(service) && unreachableFiles(service) === undefined;
+
   return {
     sessionRoot,
-    hasSessionUids: (service) => uids !== undefined && wantsUid(service),
+    hasSessionUids: usesUid,
     limitsMemory: (service) => cgroups !== undefined && wantsCgroup(service) && service.sandbox.resource_limits,
 
     describe(service) {
@@ -161,7 +181,8 @@ export async function createContainment(options: ContainmentOptions): Promise<Co
       } else if (service.sandbox.cgroups === 'required') parts.push(`refuses to start: sandbox.cgroups is "required" but ${noCgroups}`);
       else parts.push(`no cgroup (${noCgroups})`);
       if (service.sandbox.drop_privileges) parts.push('one fixed uid (drop_privileges) shared by all sessions');
-      else if (wantsUid(service) && uids) parts.push(`own uid per session from ${service.sandbox.uid_range.join('-')}`);
+      else if (usesUid(service)) parts.push(`own uid per session from ${service.sandbox.uid_range.join('-')}`);
+      else if (wantsUid(service) && uids) parts.push(`sessions share the gateway's identity (no per-session uid: ${unreachableFiles(service)})`);
       else if (service.sandbox.allowed_paths.length > 0) parts.push('one identity for all sessions (allowed_paths are shared; bubblewrap separates the sessions)');
       else parts.push(`sessions share the gateway's identity (no per-session uid: ${service.sandbox.session_uids ? noUids : 'sandbox.session_uids false'})`);
       return parts.join(', ');
@@ -175,7 +196,7 @@ export async function createContainment(options: ContainmentOptions): Promise<Co
       let lease: UidLease | undefined;
       let group: SessionCgroup | undefined;
       try {
-        if (uids && wantsUid(service)) lease = await uids.acquire(sandbox.uid_range);
+        if (uids && usesUid(service)) lease = await uids.acquire(sandbox.uid_range);
         if (cgroups && wantsCgroup(service)) {
           sessions += 1;
           group = await cgroups.create(`s${sessions}`, {

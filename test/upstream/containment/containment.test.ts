@@ -123,6 +123,20 @@ describe.runIf(process.getuid?.() === 0)('containment as root, default config (Â
     expect(everything.body).toMatchObject({ result: 'Echo: hi' });
   });
 
+  test('a server in a directory closed to other users still starts: its sessions keep the gateway\'s uid, and the start-up line says why', async () => {
+    const closed = await mkdtemp(join(tmpdir(), 'mcp-gw-closed-'));
+    onTestFinished(() => rm(closed, { recursive: true, force: true }));
+    await chmod(closed, 0o700);
+    const script = join(closed, 'server.mjs');
+    await writeFile(script, await readFile(FIXTURE_SERVER));
+    const other = await gatewayFor({ services: { home: { command: [process.execPath, script], sandbox: DEFAULT_SANDBOX } } });
+    const line = JSON.parse(other.logs.find((entry) => entry.includes('"msg":"service ready"'))!);
+    expect(line.containment).toContain(`no per-session uid: ${script} (${closed} is closed to other users)`);
+    const response = await other.call('home', { tool: 'env', session_id: 'closed' });
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body.result).uid).toBe(0);
+  });
+
   test('a setsid grandchild is gone within 5 s of DELETE; the uid is freed with it', async () => {
     const pid = Number((await tool('fx', 'setsid-del', 'spawn_detached')).body.result);
     expect(await isAlive(pid)).toBe(true);
