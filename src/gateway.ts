@@ -7,7 +7,7 @@ import type { Config, ServiceConfig } from './config/types.js';
 import { createAdminFace } from './faces/admin/routes.js';
 import { createMcpFace } from './faces/mcp/routes.js';
 import { createSwaigFace } from './faces/swaig/routes.js';
-import { createMetrics, type GatewayMetrics } from './http/metrics.js';
+import { addClusterGauges, createMetrics, type GatewayMetrics } from './http/metrics.js';
 import { createRateLimiter, sessionLimitKey, type RateLimiter } from './http/rate-limit.js';
 import { Readiness } from './http/readiness.js';
 import { buildApp } from './http/server.js';
@@ -212,6 +212,7 @@ export async function createGateway(initial: Config, options: GatewayOptions): P
   // SPEC §12: without a `cluster` section no Redis connection is made and nothing changes.
   // Loaded only for a cluster: it brings ioredis (about 9 MB of resident memory).
   const cluster = config.cluster && (await (await import('./cluster/cluster.js')).createCluster({ config, cluster: config.cluster, registry, logger, now }));
+  if (cluster) addClusterGauges(metrics.registry, () => cluster.status());
   const app = await buildApp({
     config,
     logger,

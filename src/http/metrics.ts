@@ -113,6 +113,42 @@ export function createMetrics(deps: MetricsDeps): GatewayMetrics {
   };
 }
 
+/** What the cluster layer reports about itself (SPEC §12), read at scrape time. */
+export interface ClusterMetricsSource {
+  redis: 'up' | 'down';
+  peers: number;
+  draining: boolean;
+}
+
+/** The cluster's gauges (SPEC §15), on the gateway's registry; only a clustered gateway has them. */
+export function addClusterGauges(registry: Registry, status: () => ClusterMetricsSource): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'mcp_gateway_cluster_redis_up',
+    help: '1 while the session directory (Redis) answers; 0 in the degraded mode, where new sessions start locally',
+    registers,
+    collect() {
+      this.set(status().redis === 'up' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'mcp_gateway_cluster_peers',
+    help: 'Other live instances this one knows from their heartbeats',
+    registers,
+    collect() {
+      this.set(status().peers);
+    },
+  });
+  new Gauge({
+    name: 'mcp_gateway_cluster_draining',
+    help: '1 once this instance drains (SIGTERM): it serves its own sessions and places new ones elsewhere',
+    registers,
+    collect() {
+      this.set(status().draining ? 1 : 0);
+    },
+  });
+}
+
 function cached<K, V>(map: Map<K, V>, key: K, create: () => V): V {
   let value = map.get(key);
   if (value === undefined) {

@@ -194,6 +194,10 @@ describe('several instances behind round-robin nginx (SPEC §12)', () => {
       expect(status).toBe(200);
       for (const owner of instances) expect(body[`listed-on-${owner.name}`]).toMatchObject({ instance: owner.url, services: { fx: { calls: 1 } } });
     }
+    const metrics = (await send(instances[0]!.url, 'GET', '/metrics')).body as string;
+    expect(metrics).toMatch(/^mcp_gateway_cluster_redis_up 1$/m);
+    expect(metrics).toMatch(/^mcp_gateway_cluster_peers 2$/m);
+    expect(metrics).toMatch(/^mcp_gateway_cluster_draining 0$/m);
   }, 60_000);
 
   test('5. a forged X-Gateway-Hop gets 403 and starts nothing', async () => {
@@ -284,6 +288,7 @@ describe('several instances behind round-robin nginx (SPEC §12)', () => {
     expect(local.status).toBe(200);
     expect(local.body.session_created).toBe(true);
     expect((await send(a.url, 'GET', '/ready')).status).toBe(200);
+    expect((await send(a.url, 'GET', '/metrics')).body).toMatch(/^mcp_gateway_cluster_redis_up 0$/m);
 
     redis = await startRedis(redisPort);
     const client = new Redis({ port: redisPort, host: '127.0.0.1' });
@@ -297,5 +302,9 @@ describe('several instances behind round-robin nginx (SPEC §12)', () => {
       client.disconnect();
     }
     expect(counted((await count(b.url, 'outage-owned')).body.result).n).toBe(3);
+    await waitFor(async () => /^mcp_gateway_cluster_redis_up 1$/m.test((await send(a.url, 'GET', '/metrics')).body as string), {
+      deadlineMs: 10_000,
+      what: 'the Redis gauge back at 1',
+    });
   }, 60_000);
 });
