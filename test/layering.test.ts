@@ -9,7 +9,7 @@ const SRC = fileURLToPath(new URL('../src/', import.meta.url));
 const LAYERS = ['config', 'upstream', 'sessions', 'faces', 'cluster', 'http', 'gateway', 'cli', 'reaper'] as const;
 
 /** Files at the root of src/ that every layer may use; they may use config/ types themselves. */
-const SHARED = new Set(['errors.ts', 'json.ts', 'log.ts', 'version.ts']);
+const SHARED = new Set(['errors.ts', 'json.ts', 'log.ts', 'redis.ts', 'version.ts']);
 
 function layerOf(file: string): number | undefined {
   if (SHARED.has(file)) return undefined;

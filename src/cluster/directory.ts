@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { Redis } from 'ioredis';
+import { openRedis } from '../redis.js';
 
 /**
  * The session directory in Redis (SPEC §12, scale-out.md A1). Keys share one hash tag, so the
@@ -147,14 +147,10 @@ export async function createDirectory(opts: {
   const epochKey = `${p}epoch`;
   const urlKey = (url: string): string => `${p}url:${url}`;
 
-  // ioredis turns on TLS only for a lowercase `rediss:`.
-  const client = new Redis(opts.storageUri.replace(/^[a-z]+:/i, (scheme) => scheme.toLowerCase()), {
-    // Without these a command issued while Redis is away waits in a queue, and so does the request.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    commandTimeout: COMMAND_TIMEOUT_MS,
-    retryStrategy: (attempt) => Math.min(attempt * 100, RECONNECT_MAX_DELAY_MS),
+  const client = openRedis(opts.storageUri, {
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    commandTimeoutMs: COMMAND_TIMEOUT_MS,
+    reconnectMaxDelayMs: RECONNECT_MAX_DELAY_MS,
   });
   client.on('error', opts.onError);
   client.defineCommand('resolve', { numberOfKeys: 2, lua: RESOLVE });

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimit } from '../config/types.js';
+import { openRedis } from '../redis.js';
 import { createMemoryStore, type WindowStore } from './rate-limit-store.js';
 
 /** Bounds how long Redis may hold a request up: the answer comes from memory instead (SPEC §8). */
@@ -19,13 +19,10 @@ const PROBE_INTERVAL_MS = 1_000;
  */
 export async function createRedisStore(opts: { storageUri: string; logger: Logger; now: () => number }): Promise<WindowStore> {
   const { logger, now } = opts;
-  const client = new Redis(opts.storageUri, {
-    // Without these a command issued while Redis is away waits in a queue, and so does the request.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    commandTimeout: COMMAND_TIMEOUT_MS,
-    retryStrategy: (attempt) => Math.min(attempt * 100, RECONNECT_MAX_DELAY_MS),
+  const client = openRedis(opts.storageUri, {
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    commandTimeoutMs: COMMAND_TIMEOUT_MS,
+    reconnectMaxDelayMs: RECONNECT_MAX_DELAY_MS,
   });
   const redisAt = `${client.options.host}:${client.options.port}`;
   const fallback = createMemoryStore(now);
