@@ -47,16 +47,17 @@ function onPath(command: string, path: string | undefined): string | undefined {
 }
 
 /**
- * The server's working directory, its program and every argument naming an existing file: the
- * first of them another uid cannot reach, as "<path> (<closed directory> is closed to other
- * users)", or undefined when all are reachable.
+ * The server's program and every argument naming an existing file: the first of them another uid
+ * cannot reach, as "<path> (<closed directory> is closed to other users)", or undefined when all
+ * are reachable. The working directory itself is not checked: the server is started in it before
+ * its uid is dropped.
  */
 export function unreachableForOtherUids(service: ServiceConfig, gatewayCwd: string, path: string | undefined): string | undefined {
   const command = service.command;
   if (command === undefined || command.length === 0) return undefined;
   const cwd = resolve(gatewayCwd, service.sandbox.working_dir ?? '.');
   const [program, ...args] = command;
-  const candidates = [cwd];
+  const candidates: string[] = [];
   const programPath = program!.includes('/') ? resolve(cwd, program!) : onPath(program!, service.env['PATH'] ?? path);
   if (programPath !== undefined) candidates.push(programPath);
   for (const arg of args) {
