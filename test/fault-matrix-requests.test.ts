@@ -4,6 +4,7 @@
  * half is fault-matrix-servers.test.ts.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { BASIC, fixtureService, startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { isRunning } from './helpers/processes.js';
@@ -25,6 +26,25 @@ afterAll(async () => {
 });
 
 const sid = (): string => `fm-${randomUUID()}`;
+
+/** A /call over `agent`'s connections (node:http, so a test can pin and end the connection). */
+function postOn(agent: Agent, body: Record<string, unknown>): Promise<{ status: number; body: any; socket: unknown }> {
+  const payload = JSON.stringify(body);
+  const url = new URL(`${gw.url}/services/fx/call`);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { authorization: BASIC, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), socket: req.socket }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
 const pidOf = async (service: string, session: string): Promise<number> => Number((await gw.call(service, { tool: 'pid', session_id: session })).body.result);
 
 describe('races and churn', () => {
@@ -62,6 +82,38 @@ describe('races and churn', () => {
     await waitFor(() => gw.logs.some((line) => line.includes('"code":"CLIENT_CLOSED"')), { what: 'the cancelled call to be logged' });
     expect(gw.logs.filter((line) => line.includes('"event":"client_abort"') && line.includes('"status":499'))).toHaveLength(1);
     expect(gw.logs.some((line) => line.includes('timed out'))).toBe(false);
+  });
+
+  test('calls on one keep-alive connection share its abort signal: finished calls leave nothing armed, an abandoned one is cancelled', async () => {
+    const session = sid();
+    await pidOf('fx', session);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const sockets = new Set<unknown>();
+      for (let i = 0; i < 30; i++) {
+        const { status, body, socket } = await postOn(agent, { tool: 'echo', session_id: session, arguments: { text: `n${i}` } });
+        expect([status, body.result, body.is_error]).toEqual([200, `n${i}`, false]);
+        sockets.add(socket);
+      }
+      // One connection carried all 30, and its signal never collected listeners of finished calls.
+      expect(sockets.size).toBe(1);
+      expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
+
+      const cancelled = gw.logs.filter((line) => line.includes('"code":"CLIENT_CLOSED"')).length;
+      const slow = postOn(agent, { tool: 'slow', session_id: session, arguments: { ms: 20_000 } }).catch((error: Error) => error);
+      await waitFor(() => gw.logs.some((line) => line.includes(session) && line.includes('"tool":"slow"')), { what: 'the slow call to start' });
+      agent.destroy();
+      expect(await slow).toBeInstanceOf(Error);
+      await waitFor(() => gw.logs.filter((line) => line.includes('"code":"CLIENT_CLOSED"')).length > cancelled, { what: 'the abandoned call to be cancelled' });
+      // The next connection gets a signal of its own, not the aborted one.
+      expect((await gw.call('fx', { tool: 'echo', session_id: session, arguments: { text: 'after' } })).body.result).toBe('after');
+    } finally {
+      process.off('warning', onWarning);
+      agent.destroy();
+    }
   });
 
   test('churn: 15 sessions created and deleted concurrently leave no process behind', async () => {

@@ -141,17 +141,28 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+/** One controller per client connection: a request can only be abandoned by closing its connection. */
+const connectionAborts = new WeakMap<object, AbortController>();
+
 /**
  * Aborts when the HTTP client disconnects before the answer is sent: the tool call is cancelled
  * upstream. Such a request never reaches onResponse, so its access-log line is written here.
+ * The signal is the connection's, shared by the requests a keep-alive connection carries one
+ * after another: creating an AbortSignal per request was a measurable part of a warm call.
  */
 export function abortWhenClientLeaves(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
+  const connection: object = reply.raw.socket ?? reply.raw;
+  let controller = connectionAborts.get(connection);
+  if (controller === undefined || controller.signal.aborted) {
+    controller = new AbortController();
+    connectionAborts.set(connection, controller);
+  }
+  const aborts = controller;
   reply.raw.once('close', () => {
     if (reply.raw.writableFinished) return;
     const { request } = reply;
     request.log.info({ method: request.method, url: sanitize(request.url), status: 499, event: 'client_abort', ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
-    controller.abort();
+    aborts.abort();
   });
-  return controller.signal;
+  return aborts.signal;
 }
