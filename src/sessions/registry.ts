@@ -64,14 +64,22 @@ export class SessionRegistry {
     if (service?.enabled) this.supply.refill(service);
   }
 
+  /**
+   * The open, unexpired session for (id, service), or undefined: a warm call's lookup without a
+   * promise. The call itself moves the idle clock when the server answers it (tool-calls.ts): a
+   * call that only times out must not keep a session alive for ever.
+   */
+  live(serviceName: string, sessionId: string): Session | undefined {
+    const existing = this.sessions.get(sessionKey(sessionId, serviceName));
+    return existing !== undefined && !existing.isExpired(this.deps.now()) ? existing : undefined;
+  }
+
   /** The live session for (id, service), started by this call if there is none (`created`). */
   async acquire(serviceName: string, sessionId: string, options: AcquireOptions = {}): Promise<{ session: Session; created: boolean }> {
     const service = enabledService(this.deps.config, serviceName);
     const key = sessionKey(sessionId, serviceName);
     const existing = this.sessions.get(key);
     if (existing) {
-      // The call itself moves the idle clock when the server answers it (tool-calls.ts): a call
-      // that only times out must not keep a session alive for ever.
       if (!existing.isExpired(this.deps.now())) return { session: existing, created: false };
       this.close(existing, 'idle');
     }

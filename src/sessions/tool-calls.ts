@@ -89,7 +89,8 @@ export class ToolCalls {
     let tool = OTHER_TOOL;
     let outcome: CallOutcome = 'failed';
     try {
-      if (!(await this.deps.catalogue.hasTool(service.name, request.tool))) {
+      const { catalogue } = this.deps;
+      if (!catalogue.knows(service.name, request.tool) && !(await catalogue.hasTool(service.name, request.tool))) {
         throw new GatewayError('UNKNOWN_TOOL', `Unknown tool: ${request.tool}`);
       }
       tool = request.tool;
@@ -105,10 +106,11 @@ export class ToolCalls {
   }
 
   private async callKnownTool(service: ServiceConfig, request: ToolCallRequest, deadline: number): Promise<ToolCallOutcome> {
-    const { session, created } = await this.deps.registry.acquire(service.name, request.sessionId, {
-      idleTimeoutSec: request.idleTimeoutSec,
-      metadata: request.metadata,
-    });
+    const { registry } = this.deps;
+    const live = registry.live(service.name, request.sessionId);
+    const { session, created } = live
+      ? { session: live, created: false }
+      : await registry.acquire(service.name, request.sessionId, { idleTimeoutSec: request.idleTimeoutSec, metadata: request.metadata });
     session.calls += 1;
     this.deps.logger.info(
       { event: 'tool_call', service: service.name, tool: request.tool, sessionId: request.sessionId, sessionCreated: created },

@@ -51,10 +51,15 @@ export class ToolCatalogue {
     return this.cached(service) ?? this.refresh(service);
   }
 
+  /** Whether the cached list of `service` has `tool`: the warm call's answer, without a promise. */
+  knows(service: string, tool: string): boolean {
+    return this.lists.get(service)?.names.has(tool) === true;
+  }
+
   /** Whether `service` offers `tool`, refreshing once when the cached list does not know it. */
   async hasTool(service: string, tool: string): Promise<boolean> {
+    if (this.knows(service, tool)) return true;
     const entry = this.lists.get(service);
-    if (entry?.names.has(tool)) return true;
     if (entry && this.now() - entry.refreshedAt < this.minRefreshIntervalMs) return false;
     const tools = await this.refresh(service);
     return tools.some((candidate) => candidate.name === tool);
