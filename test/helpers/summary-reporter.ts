@@ -6,11 +6,14 @@ export default class SummaryReporter implements Reporter {
     let passed = 0;
     let failed = unhandledErrors.length;
     for (const testModule of testModules) {
-      if (testModule.state() === 'failed' && [...testModule.children.allTests()].length === 0) failed += 1;
-      for (const test of testModule.children.allTests()) {
+      const tests = [...testModule.children.allTests()];
+      // A module that failed outside its tests (import, beforeAll) skips them: each counts as failed.
+      const isBroken = testModule.state() === 'failed';
+      if (isBroken && tests.length === 0) failed += 1;
+      for (const test of tests) {
         const state = test.result().state;
         if (state === 'passed') passed += 1;
-        else if (state === 'failed') failed += 1;
+        else if (state === 'failed' || isBroken) failed += 1;
       }
     }
     process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
