@@ -423,13 +423,30 @@ async function throughput(gw: GatewayUnderTest, concurrency: number): Promise<vo
 /** Idle RSS, then RSS with RSS_SESSIONS open echo sessions, of whichever process `gw` runs in. */
 async function sessionMemory(gw: GatewayUnderTest): Promise<{ idle: NodeJS.MemoryUsage; loaded: NodeJS.MemoryUsage }> {
   await settleProcesses(gw);
-  const idle = await gw.memory();
+  const idle = await settledMemory(gw);
   const ids = Array.from({ length: RSS_SESSIONS }, () => newSessionId('rss'));
   return withSessions(gw, ids, 'echo', async () => {
     const open = (await sessionPids(gw.client)).size;
     if (open < RSS_SESSIONS) throw new Error(`expected ${RSS_SESSIONS} open sessions, GET /sessions lists ${open}`);
-    return { idle, loaded: await gw.memory() };
+    return { idle, loaded: await settledMemory(gw) };
   });
+}
+
+/** V8's young generation once its memory reducer has given back what a burst of allocation grew it to. */
+const SETTLED_YOUNG_GENERATION_BYTES = 2 * 2 ** 20;
+/** The reducer acts some seconds after the last major GC of an idle heap (about 10–15 s here). */
+const SETTLE_DEADLINE_MS = 40_000;
+
+/**
+ * memoryUsage() of a gateway at rest. Start-up and opening sessions allocate in bursts that grow
+ * V8's young generation (up to 32 MB); V8 shrinks it again once the process idles. Reading
+ * before that would measure the burst, not what the gateway holds, so this waits (bounded) until
+ * the young generation is back to its resting size.
+ */
+async function settledMemory(gw: GatewayUnderTest): Promise<NodeJS.MemoryUsage> {
+  const deadline = Date.now() + SETTLE_DEADLINE_MS;
+  while ((await gw.youngGenerationBytes()) > SETTLED_YOUNG_GENERATION_BYTES && Date.now() < deadline) await delay(500);
+  return gw.memory();
 }
 
 /**
@@ -517,6 +534,13 @@ async function churn(gw: BenchGateway): Promise<boolean> {
 const HOT_PATH_ROUNDS = 6;
 const HOT_PATH_CALLS_PER_ROUND = 400;
 const HOT_PATH_CONCURRENCY = [1, 4, 16] as const;
+/**
+ * (p) CPU is read after this long of calls at each concurrency: V8 keeps compiling the hot path
+ * (TurboFan, on a background thread that counts in the process's CPU) for the first seconds of
+ * load, which is a start-up cost, not a per-call one. Measured: ~20 % of the CPU of a 3 s window
+ * that starts after 0.5 s, none after 3 s.
+ */
+const HOT_PATH_WARMUP_MS = 3000;
 /** Extra node flags for the (p) gateway process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes. */
 const HOT_PATH_NODE_FLAGS = (process.env['BENCH_GATEWAY_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
 /** (p) The lean-hot-path goals (issue 14), next to floors measured in the same run. */
@@ -576,7 +600,7 @@ async function hotPath(): Promise<void> {
       });
       // The CPU floor next to the gateway's: what the trivial server's process spends per exchange.
       const floorIds = Array.from({ length: 16 }, (_, i) => `floor-${i}`);
-      await callLoop(httpFloor.client, floorIds, THROUGHPUT_WARMUP_MS);
+      await callLoop(httpFloor.client, floorIds, HOT_PATH_WARMUP_MS);
       const floorCpuBefore = await processCpuMicros(httpFloor.pid);
       const floorRun = await callLoop(httpFloor.client, floorIds, THROUGHPUT_MS);
       const floorPerCall = ((await processCpuMicros(httpFloor.pid)) - floorCpuBefore) / floorRun.calls;
@@ -589,7 +613,7 @@ async function hotPath(): Promise<void> {
     for (const concurrency of HOT_PATH_CONCURRENCY) {
       const ids = Array.from({ length: concurrency }, () => newSessionId(`cpu${concurrency}`));
       await withSessions(gw, ids, 'echo', async () => {
-        await callLoop(gw.client, ids, THROUGHPUT_WARMUP_MS);
+        await callLoop(gw.client, ids, HOT_PATH_WARMUP_MS);
         const cpuBefore = await processCpuMicros(gw.pid);
         const { calls, ms } = await callLoop(gw.client, ids, THROUGHPUT_MS);
         const cpuUs = (await processCpuMicros(gw.pid)) - cpuBefore;

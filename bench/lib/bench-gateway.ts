@@ -3,6 +3,7 @@
  * Built here rather than from test/helpers so the bench does not depend on the test suite.
  */
 import { Writable } from 'node:stream';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { parseConfig } from '../../src/config/load.js';
 import { createGateway, type Gateway } from '../../src/gateway.js';
 import { createLogger } from '../../src/log.js';
@@ -19,6 +20,8 @@ export interface GatewayUnderTest {
   processes(): Promise<LiveProcess[]>;
   /** memoryUsage() of the process the gateway runs in, after a full GC. */
   memory(): Promise<NodeJS.MemoryUsage>;
+  /** Memory V8's young generation holds now (no GC): large after a burst of allocation until V8's memory reducer shrinks it. */
+  youngGenerationBytes(): Promise<number>;
 }
 
 export interface BenchGateway extends GatewayUnderTest {
@@ -67,6 +70,7 @@ export async function startBenchGateway(collectGarbage: () => void): Promise<Ben
         collectGarbage();
         return process.memoryUsage();
       },
+      youngGenerationBytes: async () => getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.physical_space_size ?? 0,
       loggedLines: () => lines,
       async close() {
         ownClient.close();

@@ -3,6 +3,7 @@
 // bench client in it, so its memoryUsage() is what an operator's gateway has. Driven by
 // gateway-process.ts with one JSON line per command on stdin and one per answer on stdout.
 import { createInterface } from 'node:readline';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { Writable } from 'node:stream';
 
 const dist = new URL('../../dist/', import.meta.url);
@@ -24,6 +25,10 @@ async function run(command) {
     if (failed.length > 0) throw new Error(`services failed to start: ${JSON.stringify(failed)}`);
     return { port: gateway.app.server.address().port };
   }
+  if (command.youngGeneration) {
+    // No GC here: this is how the bench sees V8's memory reducer give the young generation back.
+    return { bytes: youngGenerationBytes() };
+  }
   if (command.memory) {
     // Started with --expose-gc: a reading of what is held, not of garbage.
     globalThis.gc();
@@ -34,6 +39,10 @@ async function run(command) {
     return { closed: true };
   }
   throw new Error(`unknown command ${JSON.stringify(command)}`);
+}
+
+function youngGenerationBytes() {
+  return getHeapSpaceStatistics().find((space) => space.space_name === 'new_space')?.physical_space_size ?? 0;
 }
 
 for await (const line of createInterface({ input: process.stdin })) {

@@ -84,6 +84,7 @@ export async function startGatewayProcess(nodeFlags: readonly string[] = []): Pr
       client,
       processes: setup.processes,
       memory: async () => (await ask({ memory: true }))['memory'] as NodeJS.MemoryUsage,
+      youngGenerationBytes: async () => (await ask({ youngGeneration: true }))['bytes'] as number,
       async close() {
         client.close();
         await close();
