@@ -27,7 +27,7 @@ const METHODS = ['GET', 'POST', 'DELETE'];
 /**
  * The MCP face's routes (SPEC §13). What answers them (handler.ts, and with it the MCP server SDK)
  * is loaded by the first request: a gateway whose clients only use REST and SWAIG does not carry
- * the server SDK's code in memory (about 3 MB of RSS).
+ * the server SDK's code in memory (about 2.7 MB of JS heap).
  */
 export function createMcpFace(deps: McpFaceDeps): McpFace {
   let handler: Promise<McpRequestHandler> | undefined;
