@@ -7,7 +7,7 @@ import {
 } from '@modelcontextprotocol/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../errors.js';
-import { abortWhenClientLeaves } from '../rest/routes.js';
+import { onClientLeaves } from '../rest/routes.js';
 import { checkName } from '../rest/validate.js';
 import { createProxyServer, type LimitCheck, type McpScope, type ProxyDeps } from './proxy-server.js';
 import type { McpFaceDeps } from './routes.js';
@@ -136,7 +136,10 @@ function toWebRequest(request: FastifyRequest, reply: FastifyReply): Request {
     if (value !== undefined && name !== 'content-length') headers.set(name, Array.isArray(value) ? value.join(', ') : value);
   }
   headers.set('accept', BOTH_ACCEPTED);
-  return new Request(`http://gateway${request.url}`, { method: request.method, headers, signal: abortWhenClientLeaves(reply) });
+  // A signal per request: the Request keeps its listener on the signal it is given for good.
+  const leaving = new AbortController();
+  onClientLeaves(reply, () => leaving.abort());
+  return new Request(`http://gateway${request.url}`, { method: request.method, headers, signal: leaving.signal });
 }
 
 function isInitializing(body: unknown): boolean {

@@ -146,9 +146,10 @@ const connectionAborts = new WeakMap<object, AbortController>();
 
 /**
  * Aborts when the HTTP client disconnects before the answer is sent: the tool call is cancelled
- * upstream. Such a request never reaches onResponse, so its access-log line is written here.
- * The signal is the connection's, shared by the requests a keep-alive connection carries one
- * after another: creating an AbortSignal per request was a measurable part of a warm call.
+ * upstream. The signal is the connection's, shared by the requests a keep-alive connection
+ * carries one after another (creating an AbortSignal per request was a measurable part of a warm
+ * call), so it suits only users that remove their listener when done, as the MCP SDK client and
+ * node:http do; a web `Request` never does, and gets a signal of its own (`onClientLeaves`).
  */
 export function abortWhenClientLeaves(reply: FastifyReply): AbortSignal {
   const connection: object = reply.raw.socket ?? reply.raw;
@@ -158,11 +159,19 @@ export function abortWhenClientLeaves(reply: FastifyReply): AbortSignal {
     connectionAborts.set(connection, controller);
   }
   const aborts = controller;
+  onClientLeaves(reply, () => aborts.abort());
+  return aborts.signal;
+}
+
+/**
+ * Runs `leave` when the HTTP client disconnects before the answer is sent. Such a request never
+ * reaches onResponse, so its access-log line is written here.
+ */
+export function onClientLeaves(reply: FastifyReply, leave: () => void): void {
   reply.raw.once('close', () => {
     if (reply.raw.writableFinished) return;
     const { request } = reply;
     request.log.info({ method: request.method, url: sanitize(request.url), status: 499, event: 'client_abort', ms: Math.round(reply.elapsedTime * 100) / 100 }, 'request');
-    aborts.abort();
+    leave();
   });
-  return aborts.signal;
 }
