@@ -46,7 +46,13 @@ const COLD_IDLE_MS = 500;
  */
 const ARRIVAL_COLD_STARTS = 1.5;
 const THROUGHPUT_MS = 3000;
-const THROUGHPUT_WARMUP_MS = 500;
+/**
+ * Calls made before a throughput, CPU or latency figure is read: V8 keeps compiling the hot path
+ * (TurboFan, on a background thread that counts in the process's CPU) for the first seconds of
+ * load, which is a start-up cost, not a per-call one. Measured: ~20 % of the CPU of a 3 s window
+ * that starts after 0.5 s, none after 3 s.
+ */
+const THROUGHPUT_WARMUP_MS = 3000;
 const RSS_SESSIONS = 100;
 const CHURN_SESSIONS = 500;
 /** Sessions opened at once during churn: a busy gateway sees starts and closes overlap. */
@@ -125,6 +131,7 @@ async function warmCalls(gw: BenchGateway): Promise<void> {
         const result = await direct.callTool('echo', { text });
         if (firstText(result) !== text) throw new Error(`direct echo returned ${JSON.stringify(result).slice(0, 200)}`);
       };
+      await warmUp(viaStdio, viaGateway);
       const samples = { direct: [] as number[], gateway: [] as number[] };
       for (let round = 0; round < WARM_ROUNDS; round++) {
         const directTimes = await timeEach(WARM_CALLS_PER_ROUND, viaStdio);
@@ -158,11 +165,19 @@ const echoVia = (call: (text: string) => Promise<string | undefined>) => async (
   if (answer !== text) throw new Error(`echo returned ${JSON.stringify(answer).slice(0, 200)}`);
 };
 
+/** Runs the calls in turn for THROUGHPUT_WARMUP_MS, so what is timed next runs compiled code. */
+async function warmUp(...calls: Array<() => Promise<unknown>>): Promise<void> {
+  for (const start = performance.now(); performance.now() - start < THROUGHPUT_WARMUP_MS; ) {
+    for (const call of calls) await call();
+  }
+}
+
 /**
- * `measured` next to its `floor`, alternated in rounds as (a)/(b) are (round 0 only warms up);
+ * `measured` next to its `floor`, warmed up, then alternated in rounds as (a)/(b) are (round 0 discarded);
  * adds the floor's p50 and the measured p50 and p99 as (j) rows.
  */
 async function pairRows(key: string, names: { floor: string; measured: string }, floor: () => Promise<void>, measured: () => Promise<void>): Promise<void> {
+  await warmUp(floor, measured);
   const samples = { floor: [] as number[], measured: [] as number[] };
   for (let round = 0; round < MCP_ROUNDS; round++) {
     const floorTimes = await timeEach(MCP_CALLS_PER_ROUND, floor);
@@ -534,13 +549,6 @@ async function churn(gw: BenchGateway): Promise<boolean> {
 const HOT_PATH_ROUNDS = 6;
 const HOT_PATH_CALLS_PER_ROUND = 400;
 const HOT_PATH_CONCURRENCY = [1, 4, 16] as const;
-/**
- * (p) CPU is read after this long of calls at each concurrency: V8 keeps compiling the hot path
- * (TurboFan, on a background thread that counts in the process's CPU) for the first seconds of
- * load, which is a start-up cost, not a per-call one. Measured: ~20 % of the CPU of a 3 s window
- * that starts after 0.5 s, none after 3 s.
- */
-const HOT_PATH_WARMUP_MS = 3000;
 /** Extra node flags for the (p) gateway process, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to see where its time goes. */
 const HOT_PATH_NODE_FLAGS = (process.env['BENCH_GATEWAY_NODE_FLAGS'] ?? '').split(' ').filter((flag) => flag !== '');
 /** (p) The lean-hot-path goals (issue 14), next to floors measured in the same run. */
@@ -578,7 +586,7 @@ async function hotPath(): Promise<void> {
         const samples = { http: [] as number[], stdio: [] as number[], gateway: [] as number[] };
         const body = { tool: 'echo', session_id: sessionId, arguments: { text: 'hello' } };
         // The latency rounds, like the CPU rows, measure a gateway whose hot path V8 has compiled.
-        await Promise.all([callLoop(gw.client, [sessionId], HOT_PATH_WARMUP_MS), callLoop(httpFloor.client, ['floor-warm-up'], HOT_PATH_WARMUP_MS)]);
+        await warmUp(() => httpFloor.client.send('POST', '/services/echo/call', body), () => stdioFloor.echo('hello'), () => callService(gw.client, 'echo', sessionId));
         for (let round = 0; round < HOT_PATH_ROUNDS; round++) {
           const http = await timeEach(HOT_PATH_CALLS_PER_ROUND, async () => expectStatus(await httpFloor.client.send('POST', '/services/echo/call', body), 200, 'floor HTTP'));
           const stdio = await timeEach(HOT_PATH_CALLS_PER_ROUND, async () => {
@@ -602,7 +610,7 @@ async function hotPath(): Promise<void> {
       });
       // The CPU floor next to the gateway's: what the trivial server's process spends per exchange.
       const floorIds = Array.from({ length: 16 }, (_, i) => `floor-${i}`);
-      await callLoop(httpFloor.client, floorIds, HOT_PATH_WARMUP_MS);
+      await callLoop(httpFloor.client, floorIds, THROUGHPUT_WARMUP_MS);
       const floorCpuBefore = await processCpuMicros(httpFloor.pid);
       const floorRun = await callLoop(httpFloor.client, floorIds, THROUGHPUT_MS);
       const floorPerCall = ((await processCpuMicros(httpFloor.pid)) - floorCpuBefore) / floorRun.calls;
@@ -615,7 +623,7 @@ async function hotPath(): Promise<void> {
     for (const concurrency of HOT_PATH_CONCURRENCY) {
       const ids = Array.from({ length: concurrency }, () => newSessionId(`cpu${concurrency}`));
       await withSessions(gw, ids, 'echo', async () => {
-        await callLoop(gw.client, ids, HOT_PATH_WARMUP_MS);
+        await callLoop(gw.client, ids, THROUGHPUT_WARMUP_MS);
         const cpuBefore = await processCpuMicros(gw.pid);
         const { calls, ms } = await callLoop(gw.client, ids, THROUGHPUT_MS);
         const cpuUs = (await processCpuMicros(gw.pid)) - cpuBefore;

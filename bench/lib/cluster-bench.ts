@@ -45,6 +45,11 @@ export async function benchCluster(settings: { rounds: number; callsPerRound: nu
     // The session's first call lands on instance 0, which owns it from then on.
     const warmId = 'bench-cluster-warm';
     await callService(clients[0]!, 'echo', warmId);
+    // Both paths warm (V8 compiles them in the first seconds of load) before anything is timed.
+    for (const start = performance.now(); performance.now() - start < settings.warmupMs; ) {
+      await callService(clients[0]!, 'echo', warmId);
+      await callService(clients[1]!, 'echo', warmId);
+    }
     const samples = { owner: [] as number[], forwarded: [] as number[] };
     for (let round = 0; round < settings.rounds; round++) {
       const owner = await timeEach(settings.callsPerRound, () => callService(clients[0]!, 'echo', warmId));
